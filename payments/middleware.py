@@ -1,0 +1,39 @@
+"""Turns a failing payments database into a page that says what is wrong, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from payments.errors import RepositoryError, Throttled
+
+logger = logging.getLogger(__name__)
+
+
+class DependencyErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, RepositoryError):
+            return None
+        logger.warning("payments database error on %s: %s", request.path, exception.message)
+        response = render(
+            request,
+            "errors/dependency.html",
+            {"title": "Payments database unavailable", "message": exception.message},
+            status=503,
+        )
+        if isinstance(exception, Throttled):
+            response["Retry-After"] = "2"
+        if getattr(request, "htmx", False):
+            # Swap the message into the page instead of leaving the old content silently.
+            response["HX-Retarget"] = "#messages"
+            response["HX-Reswap"] = "innerHTML"
+        return response
