@@ -60,9 +60,13 @@ _NEXT: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     _S.AUTHORIZATION_REQUIRED: frozenset(
         {_S.AUTHORIZING, _S.AUTHORIZED, _S.ATTEMPT_FAILED, _S.EXECUTED, _S.SETTLED, _S.FAILED}
     ),
-    _S.AUTHORIZING: frozenset({_S.AUTHORIZED, _S.ATTEMPT_FAILED, _S.EXECUTED, _S.SETTLED, _S.FAILED}),
+    _S.AUTHORIZING: frozenset(
+        {_S.AUTHORIZED, _S.ATTEMPT_FAILED, _S.EXECUTED, _S.SETTLED, _S.FAILED}
+    ),
     _S.AUTHORIZED: frozenset({_S.ATTEMPT_FAILED, _S.EXECUTED, _S.SETTLED, _S.FAILED}),
-    _S.ATTEMPT_FAILED: frozenset({_S.AUTHORIZING, _S.AUTHORIZED, _S.EXECUTED, _S.SETTLED, _S.FAILED}),
+    _S.ATTEMPT_FAILED: frozenset(
+        {_S.AUTHORIZING, _S.AUTHORIZED, _S.EXECUTED, _S.SETTLED, _S.FAILED}
+    ),
     _S.EXECUTED: frozenset({_S.SETTLED}),
     _S.SETTLED: frozenset(),
     _S.FAILED: frozenset(),
@@ -110,14 +114,15 @@ def parse_currency(value: str) -> str:
     code = (value or "").strip().upper()
     if code not in CURRENCY_DECIMALS:
         raise PaymentValidationError(
-            "currency", f"Unsupported currency {value!r}. Choose one of {', '.join(SUPPORTED_CURRENCIES)}."
+            "currency",
+            f"Unsupported currency {value!r}. Choose one of {', '.join(SUPPORTED_CURRENCIES)}.",
         )
     return code
 
 
 def parse_amount(value: Decimal | str | int, currency: str) -> Decimal:
     """An exact, positive amount in major units with no more decimals than the currency has."""
-    if isinstance(value, float):  # type: ignore[unreachable]
+    if isinstance(value, float):
         raise PaymentValidationError("amount", "Amounts must be exact decimals, not floats.")
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
@@ -156,7 +161,9 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
     """Exact conversion for TrueLayer's `amount_in_minor`."""
     minor = amount.scaleb(CURRENCY_DECIMALS[currency])
     if minor != minor.to_integral_value():
-        raise PaymentValidationError("amount", f"{amount} {currency} is not a whole number of minor units.")
+        raise PaymentValidationError(
+            "amount", f"{amount} {currency} is not a whole number of minor units."
+        )
     return int(minor)
 
 

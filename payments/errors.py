@@ -15,11 +15,16 @@ class RepositoryError(Exception):
 
 
 class DatabaseUnavailable(RepositoryError):
-    message = "The payments database cannot be reached right now. Nothing was changed; try again shortly."
+    message = (
+        "The payments database cannot be reached right now. Nothing was changed; try again shortly."
+    )
 
 
 class CredentialsRefused(DatabaseUnavailable):
-    message = "The payments database refused our credentials. An operator needs to check the AWS settings."
+    message = (
+        "The payments database refused our credentials. "
+        "An operator needs to check the AWS settings."
+    )
 
 
 class Throttled(RepositoryError):
@@ -38,7 +43,10 @@ class Conflict(RepositoryError):
 
 
 class InvalidCursor(RepositoryError):
-    message = "That page link is not valid (it was changed, has expired or belongs to another view). Start again from the first page."
+    message = (
+        "That page link is not valid (it was changed or belongs to another view or merchant). "
+        "Start again from the first page."
+    )
 
 
 class DuplicateSubmission(RepositoryError):

@@ -1,0 +1,135 @@
+"""The DynamoDB tables the repository expects, as data: `init_dynamodb` creates them from this and
+checks an existing table against it. The README's "DynamoDB schema" section explains each choice.
+
+Payments table (one item per payment, partition = the merchant's Auth0 `sub`):
+  userId (HASH) + paymentId (RANGE, a ULID, so the base table sorts by creation time)
+  StatusIndex          userId + statusCreatedAt          "{status}#{createdAt}"
+  CreatedAtIndex       userId + createdAt
+  CurrencyIndex        userId + currencyCreatedAt        "{currency}#{createdAt}"
+  CurrencyStatusIndex  userId + currencyStatusCreatedAt  "{currency}#{status}#{createdAt}"
+  PaymentLinkIndex     paymentLinkId                     (sparse: webhooks and search by link id)
+  TruelayerPaymentIndex truelayerPaymentId               (sparse: webhooks and search by TL id)
+
+Meta table (pk + sk): hourly and daily statistics per merchant, kept in step with every payment
+write in the same transaction; processed webhook event ids; form-submission tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    hash_key: str
+    range_key: str | None
+    projection: str = "ALL"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    hash_key: str
+    range_key: str
+    indexes: tuple[IndexSpec, ...]
+    ttl_attribute: str | None = None
+
+    def attribute_names(self) -> list[str]:
+        names = [self.hash_key, self.range_key]
+        for index in self.indexes:
+            for key in (index.hash_key, index.range_key):
+                if key and key not in names:
+                    names.append(key)
+        return names
+
+    def create_table_kwargs(self, table_name: str) -> dict[str, Any]:
+        """Arguments for DynamoDB's CreateTable: on-demand, every key a string."""
+        kwargs: dict[str, Any] = {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"} for name in self.attribute_names()
+            ],
+            "KeySchema": _key_schema(self.hash_key, self.range_key),
+        }
+        if self.indexes:
+            kwargs["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": _key_schema(index.hash_key, index.range_key),
+                    "Projection": {"ProjectionType": index.projection},
+                }
+                for index in self.indexes
+            ]
+        return kwargs
+
+    def differences(self, description: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Compare with a DescribeTable answer: (mismatches that break the code, harmless notes)."""
+        problems: list[str] = []
+        notes: list[str] = []
+        types = {
+            a["AttributeName"]: a["AttributeType"]
+            for a in description.get("AttributeDefinitions", [])
+        }
+        actual_keys = _keys_of(description.get("KeySchema", []))
+        expected_keys = (self.hash_key, self.range_key)
+        if actual_keys != expected_keys:
+            problems.append(f"table keys are {_show(actual_keys)}, expected {_show(expected_keys)}")
+        actual_indexes = {i["IndexName"]: i for i in description.get("GlobalSecondaryIndexes", [])}
+        for index in self.indexes:
+            found = actual_indexes.get(index.name)
+            if found is None:
+                problems.append(f"index {index.name} is missing")
+                continue
+            keys = _keys_of(found["KeySchema"])
+            if keys != (index.hash_key, index.range_key):
+                problems.append(
+                    f"index {index.name} has keys {_show(keys)}, expected "
+                    f"{_show((index.hash_key, index.range_key))}"
+                )
+            projection = found.get("Projection", {}).get("ProjectionType")
+            if projection != index.projection:
+                problems.append(
+                    f"index {index.name} projects {projection}, expected {index.projection}"
+                )
+        for name in self.attribute_names():
+            if name in types and types[name] != "S":
+                problems.append(f"attribute {name} has type {types[name]}, expected S")
+        expected_names = {index.name for index in self.indexes}
+        for extra in sorted(set(actual_indexes) - expected_names):
+            notes.append(f"index {extra} is not used by this code")
+        return problems, notes
+
+
+def _key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return schema
+
+
+def _keys_of(schema: list[dict[str, str]]) -> tuple[str | None, str | None]:
+    hash_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "HASH"), None)
+    range_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
+    return hash_key, range_key
+
+
+def _show(keys: tuple[str | None, str | None]) -> str:
+    return " + ".join(k for k in keys if k) or "(none)"
+
+
+PAYMENTS_TABLE = TableSpec(
+    hash_key="userId",
+    range_key="paymentId",
+    indexes=(
+        IndexSpec("StatusIndex", "userId", "statusCreatedAt"),
+        IndexSpec("CreatedAtIndex", "userId", "createdAt"),
+        IndexSpec("CurrencyIndex", "userId", "currencyCreatedAt"),
+        IndexSpec("CurrencyStatusIndex", "userId", "currencyStatusCreatedAt"),
+        IndexSpec("PaymentLinkIndex", "paymentLinkId", None),
+        IndexSpec("TruelayerPaymentIndex", "truelayerPaymentId", None),
+    ),
+)
+
+META_TABLE = TableSpec(hash_key="pk", range_key="sk", indexes=(), ttl_attribute="expiresAt")
