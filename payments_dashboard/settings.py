@@ -154,4 +154,60 @@ PAYMENTS_SEARCH_BUDGET = env_int("PAYMENTS_SEARCH_BUDGET", 1000)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 
+# The Auth0 application's Domain (bare host, e.g. `payments.eu.auth0.com`), Client ID and
+# Client Secret. A pasted `https://` or trailing slash is tolerated.
+AUTH0_DOMAIN = env_str("AUTH0_DOMAIN").removeprefix("https://").rstrip("/")
+AUTH0_CLIENT_ID = env_str("AUTH0_CLIENT_ID")
+AUTH0_CLIENT_SECRET = env_str("AUTH0_CLIENT_SECRET")
+_auth0_missing = [
+    name
+    for name, value in [
+        ("AUTH0_DOMAIN", AUTH0_DOMAIN),
+        ("AUTH0_CLIENT_ID", AUTH0_CLIENT_ID),
+        ("AUTH0_CLIENT_SECRET", AUTH0_CLIENT_SECRET),
+    ]
+    if not value
+]
+if _auth0_missing and (len(_auth0_missing) < 3 or not DEBUG):
+    raise SystemExit(
+        f"Refusing to start: {', '.join(_auth0_missing)} not set. Merchants sign in through "
+        "Auth0: set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (see .env.example)."
+    )
+# A local run (DEBUG on) without any Auth0 settings offers a development sign-in instead.
+# accounts/ also re-checks DEBUG on every request, so this can never be on in production.
+DEV_SIGN_IN = DEBUG and not AUTH0_DOMAIN
+
+AUTHENTICATION_BACKENDS = [
+    "accounts.auth0.Auth0PKCE",
+    "django.contrib.auth.backends.ModelBackend",
+]
+SOCIAL_AUTH_AUTH0_DOMAIN = AUTH0_DOMAIN
+SOCIAL_AUTH_AUTH0_KEY = AUTH0_CLIENT_ID
+SOCIAL_AUTH_AUTH0_SECRET = AUTH0_CLIENT_SECRET
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_PIPELINE = (
+    # Every sign-in starts from "nobody": one Django user never collects two Auth0 identities,
+    # so the merchant id behind a session cannot change under it.
+    "accounts.pipeline.start_from_signed_out",
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_names",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+)
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = LOGIN_REDIRECT_URL
+# Failures go to a friendly page; only the error code travels (never a provider's message).
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/error/"
+SOCIAL_AUTH_RAISE_EXCEPTIONS = False
+SOCIAL_AUTH_ERROR_TRANSPORT = ["query"]
+SOCIAL_AUTH_ERROR_INCLUDE_METADATA = True
+SOCIAL_AUTH_SANITIZE_REDIRECTS = True
+SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS: list[str] = []
+SOCIAL_AUTH_REQUESTS_TIMEOUT = env_int("AUTH0_TIMEOUT_SECONDS", 10)
+
 # --- TrueLayer payment links and webhooks (payments/truelayer/, simulator/) -------------

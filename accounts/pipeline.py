@@ -1,0 +1,14 @@
+"""Steps added to social-auth's sign-in pipeline (see SOCIAL_AUTH_PIPELINE in settings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def start_from_signed_out(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Match the Auth0 identity to its own user, never to whoever is signed in now.
+
+    social-auth's default links a new identity to the signed-in user, which would give one
+    Django user two merchant ids. Starting from no user keeps one user = one Auth0 `sub`.
+    """
+    return {"user": None}
