@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from payments.views import create, webhooks
 
 app_name = "payments"
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    # TrueLayer links and webhooks. `new` must stay before "payments/<str:payment_id>/".
+    path("payments/new/", create.payment_new, name="new"),
+    path("payments/<str:payment_id>/retry-link/", create.payment_retry_link, name="retry_link"),
+    path("payments/<str:payment_id>/refresh/", create.payment_refresh, name="refresh"),
+    path("webhooks/truelayer/", webhooks.truelayer_webhook, name="webhook"),
+]
