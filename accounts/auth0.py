@@ -21,6 +21,8 @@ class Auth0PKCE(BaseOAuth2PKCE[Any], Auth0OAuth2[Any]):
     """
 
     name = "auth0"
+    # The state travels in `state` only, so the redirect_uri is exactly the Allowed Callback URL.
+    REDIRECT_STATE = False
     EXTRA_DATA = [("picture", "picture"), ("fullname", "name"), ("email", "email")]
 
     def request(self, url: str, *args: Any, **kwargs: Any) -> requests.Response:
