@@ -1,0 +1,54 @@
+# Two commands matter (see README): `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: setup run test lint typecheck pytest browser-deps bench seed
+
+## setup: create .venv and install requirements-dev.txt (again only when a requirements file changes)
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## run: DynamoDB Local (persistent, port 8765) + migrations + the app on http://127.0.0.1:8000
+run: setup
+	$(PY) -m devtools.run_local
+
+## test: ruff, mypy and the whole pytest suite (unit, DynamoDB Local, browser)
+test: setup browser-deps lint typecheck pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy .
+
+pytest: setup
+	$(VENV)/bin/pytest
+
+## browser-deps: Debian's chromium for the browser tests (installed when we are root)
+browser-deps:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian chromium for the browser tests ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' (browser tests are skipped without it, and fail in CI)."; \
+	fi
+
+## bench: repository timings against DynamoDB Local
+bench: setup
+	PYTHONPATH=. $(PY) scripts/bench_repository.py
+
+## seed: sample payments in the local database (run `make run` in another terminal first)
+seed: setup
+	DJANGO_DEBUG=1 DYNAMODB_ENDPOINT_URL=$${DYNAMODB_ENDPOINT_URL:-http://127.0.0.1:8765} \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+	$(PY) manage.py seed_payments

@@ -1,0 +1,183 @@
+"""`make run`: DynamoDB Local with persistence, the Django set-up commands, then the dev server.
+
+Ctrl-C (or SIGTERM/SIGHUP) stops the app and DynamoDB Local; no java process is left behind.
+Without Java 17+ it falls back to moto_server on the same port (data then lives in memory only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from devtools import dynamodb_local
+from devtools.dynamodb_local import DynamoDBLocalError, LocalServer
+
+REPO_ROOT = dynamodb_local.REPO_ROOT
+SETUP_STEPS = (
+    ("migrate", "--noinput"),
+    ("createcachetable",),
+    ("init_dynamodb",),
+)
+
+
+class Stop(Exception):
+    """Raised by the signal handlers so every way out goes through the same clean-up."""
+
+
+def say(message: str) -> None:
+    print(f"make run: {message}", flush=True)
+
+
+def load_dotenv(path: Path) -> None:
+    """Reads KEY=VALUE lines from ``path`` into the environment without overriding it."""
+    if not path.exists():
+        return
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(key.strip(), value)
+
+
+def app_environment(endpoint_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DJANGO_DEBUG"] = "1"
+    env["DYNAMODB_ENDPOINT_URL"] = endpoint_url
+    env.setdefault("DATA_DIR", str(REPO_ROOT / ".data"))
+    for key, value in dynamodb_local.DUMMY_AWS_ENV.items():
+        env.setdefault(key, value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_engine(port: int, db_path: Path, log_path: Path) -> LocalServer:
+    problem = dynamodb_local.java_problem()
+    if problem is None:
+        try:
+            return dynamodb_local.start(port, db_path, log_path=log_path)
+        except DynamoDBLocalError as exc:
+            if "already in use" in str(exc):
+                raise
+            problem = f"DynamoDB Local did not start ({exc})"
+    say(
+        f"{problem}: falling back to moto_server on port {port}; "
+        "payments will NOT survive a restart."
+    )
+    return dynamodb_local.start_moto(port, log_path=log_path)
+
+
+def run_step(args: Sequence[str], env: dict[str, str]) -> None:
+    command = [sys.executable, "manage.py", *args]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False)
+    if result.returncode != 0:
+        raise SystemExit(
+            f"make run: `manage.py {' '.join(args)}` failed (exit {result.returncode}); "
+            "see its output above."
+        )
+
+
+def serve(address: str, env: dict[str, str], engine: LocalServer) -> int:
+    """Runs the dev server until it exits, the engine dies, or we are told to stop."""
+    app = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", address],
+        cwd=REPO_ROOT,
+        env=env,
+        start_new_session=True,  # we stop it (and its autoreloader child) as a group
+        preexec_fn=dynamodb_local._die_with_parent,
+    )
+    try:
+        while True:
+            code = app.poll()
+            if code is not None:
+                say(f"the app exited with code {code}.")
+                return code or 1
+            if not engine.running():
+                say(f"{engine.engine} exited unexpectedly; see {engine.log_path}. Stopping.")
+                return 1
+            time.sleep(0.5)
+    finally:
+        # SIGINT first so runserver shuts down as it does on Ctrl-C, then SIGTERM/SIGKILL.
+        if app.poll() is None:
+            try:
+                os.killpg(app.pid, signal.SIGINT)
+                app.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        dynamodb_local.stop_process(app, timeout=5)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.run_local", description=__doc__)
+    parser.add_argument("--app-port", type=int, default=8000)
+    parser.add_argument("--dynamodb-port", type=int, default=8765)
+    args = parser.parse_args(argv)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        raise Stop(signal.Signals(signum).name)
+
+    # Ctrl-C works even when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    os.chdir(REPO_ROOT)
+    load_dotenv(REPO_ROOT / ".env")
+    data_dir = Path(os.environ.get("DATA_DIR") or REPO_ROOT / ".data").resolve()
+    os.environ["DATA_DIR"] = str(data_dir)
+    db_path = data_dir / "dynamodb"
+    log_path = data_dir / "dynamodb-local.log"
+
+    if dynamodb_local.port_in_use(args.app_port, "127.0.0.1"):
+        say(f"port {args.app_port} (the app) is already in use: stop what runs there first.")
+        return 1
+    if dynamodb_local.port_in_use(args.dynamodb_port):
+        say(
+            f"port {args.dynamodb_port} (DynamoDB Local) is already in use: "
+            "is another `make run` still running? Stop it first."
+        )
+        return 1
+
+    engine: LocalServer | None = None
+    try:
+        say(f"starting DynamoDB Local on port {args.dynamodb_port} ...")
+        engine = start_engine(args.dynamodb_port, db_path, log_path)
+        env = app_environment(engine.endpoint_url)
+        for step in SETUP_STEPS:
+            say(f"manage.py {' '.join(step)}")
+            run_step(step, env)
+        address = f"127.0.0.1:{args.app_port}"
+        where = (
+            f"payments in {db_path} (DynamoDB Local, kept between runs)"
+            if engine.persistent
+            else "payments in memory (moto_server): they are lost when this stops"
+        )
+        say(f"app on http://{address}/  | {engine.engine} on {engine.endpoint_url}")
+        say(f"data: {where}; users and sessions in {data_dir}; log {log_path}")
+        say("Ctrl-C stops the app and the database.")
+        return serve(address, env, engine)
+    except (KeyboardInterrupt, Stop):
+        return 0
+    except DynamoDBLocalError as exc:
+        say(f"the local database could not start: {exc}")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip clean-up
+        if engine is not None:
+            say(f"stopping {engine.engine} ...")
+            engine.stop()
+            say("stopped.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
