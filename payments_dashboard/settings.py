@@ -211,3 +211,82 @@ SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS: list[str] = []
 SOCIAL_AUTH_REQUESTS_TIMEOUT = env_int("AUTH0_TIMEOUT_SECONDS", 10)
 
 # --- TrueLayer payment links and webhooks (payments/truelayer/, simulator/) -------------
+# Credentials come from TrueLayer Console (sandbox or live). The signing key is the EC P-521
+# private key whose public half is uploaded to Console: a PEM (newlines may be written `\n`)
+# or the path of a PEM file.
+TRUELAYER_CLIENT_ID = env_str("TRUELAYER_CLIENT_ID")
+TRUELAYER_CLIENT_SECRET = env_str("TRUELAYER_CLIENT_SECRET")
+TRUELAYER_SIGNING_KEY_ID = env_str("TRUELAYER_SIGNING_KEY_ID")
+TRUELAYER_SIGNING_PRIVATE_KEY = env_str("TRUELAYER_SIGNING_PRIVATE_KEY")
+TRUELAYER_MERCHANT_ACCOUNT_ID = env_str("TRUELAYER_MERCHANT_ACCOUNT_ID")
+_truelayer_credentials = {
+    "TRUELAYER_CLIENT_ID": TRUELAYER_CLIENT_ID,
+    "TRUELAYER_CLIENT_SECRET": TRUELAYER_CLIENT_SECRET,
+    "TRUELAYER_SIGNING_KEY_ID": TRUELAYER_SIGNING_KEY_ID,
+    "TRUELAYER_SIGNING_PRIVATE_KEY": TRUELAYER_SIGNING_PRIVATE_KEY,
+    "TRUELAYER_MERCHANT_ACCOUNT_ID": TRUELAYER_MERCHANT_ACCOUNT_ID,
+}
+_truelayer_missing = [name for name, value in _truelayer_credentials.items() if not value]
+# "simulator" (the local fake in simulator/, DEBUG only), "sandbox" or "live".
+TRUELAYER_MODE = env_str(
+    "TRUELAYER_MODE", "simulator" if DEBUG and len(_truelayer_missing) == 5 else "sandbox"
+).lower()
+if TRUELAYER_MODE not in {"simulator", "sandbox", "live"}:
+    raise SystemExit(
+        f"Refusing to start: TRUELAYER_MODE={TRUELAYER_MODE!r}; use simulator, sandbox or live."
+    )
+if TRUELAYER_MODE == "simulator" and not DEBUG:
+    raise SystemExit(
+        "Refusing to start: TRUELAYER_MODE=simulator needs DJANGO_DEBUG on; the payment "
+        "simulator can never run in production. Set the TRUELAYER_* credentials instead."
+    )
+if TRUELAYER_MODE != "simulator" and _truelayer_missing:
+    raise SystemExit(
+        f"Refusing to start: {', '.join(_truelayer_missing)} not set (TRUELAYER_MODE="
+        f"{TRUELAYER_MODE}). Set them from TrueLayer Console (see .env.example), or run with "
+        "DJANGO_DEBUG=1 and no TrueLayer settings to use the simulator."
+    )
+if TRUELAYER_MODE != "simulator":
+    from payments.truelayer.keys import KeyProblem, load_signing_key_pem
+
+    try:
+        TRUELAYER_SIGNING_PRIVATE_KEY = load_signing_key_pem(TRUELAYER_SIGNING_PRIVATE_KEY)
+    except KeyProblem as problem:
+        raise SystemExit(f"Refusing to start: TRUELAYER_SIGNING_PRIVATE_KEY {problem}") from None
+
+_truelayer_hosts = {
+    "live": ("https://auth.truelayer.com", "https://api.truelayer.com"),
+    "sandbox": ("https://auth.truelayer-sandbox.com", "https://api.truelayer-sandbox.com"),
+}
+TRUELAYER_AUTH_URL, TRUELAYER_API_URL = _truelayer_hosts.get(
+    TRUELAYER_MODE, _truelayer_hosts["sandbox"]
+)
+# Where TrueLayer sends the payer after paying (must be allowed in Console); optional.
+TRUELAYER_RETURN_URI = env_str("TRUELAYER_RETURN_URI")
+TRUELAYER_TIMEOUT_SECONDS = env_int("TRUELAYER_TIMEOUT_SECONDS", 10)
+# Attempts per call (network errors, 5xx, 409, 429), with exponential backoff from this base.
+TRUELAYER_MAX_ATTEMPTS = env_int("TRUELAYER_MAX_ATTEMPTS", 4)
+TRUELAYER_RETRY_BASE_SECONDS = float(env_str("TRUELAYER_RETRY_BASE_SECONDS", "0.5"))
+# Webhook `Tl-Signature` keys are fetched only from these JWKS URLs (exact match on `jku`).
+TRUELAYER_WEBHOOK_JKU_ALLOWLIST = env_list(
+    "TRUELAYER_WEBHOOK_JKU_ALLOWLIST",
+    ["https://webhooks.truelayer.com/.well-known/jwks"]
+    if TRUELAYER_MODE == "live"
+    else ["https://webhooks.truelayer-sandbox.com/.well-known/jwks"],
+)
+TRUELAYER_JWKS_CACHE_SECONDS = env_int("TRUELAYER_JWKS_CACHE_SECONDS", 3600)
+# The simulator signs its webhooks with its own key; its `jku` (never fetched over the network:
+# resolved in-process) is allowed only in simulator mode.
+TRUELAYER_SIMULATOR_JKU = "https://simulator.payments-dashboard.invalid/.well-known/jwks"
+TRUELAYER_SIMULATOR_BASE_URL = env_str("TRUELAYER_SIMULATOR_BASE_URL", "http://127.0.0.1:8000")
+if TRUELAYER_MODE == "simulator":
+    TRUELAYER_WEBHOOK_JKU_ALLOWLIST = [*TRUELAYER_WEBHOOK_JKU_ALLOWLIST, TRUELAYER_SIMULATOR_JKU]
+# Largest amount the "New payment" form accepts, in major units of any currency.
+try:
+    from decimal import Decimal, InvalidOperation
+
+    PAYMENTS_MAX_AMOUNT = Decimal(env_str("PAYMENTS_MAX_AMOUNT", "10000"))
+    if not PAYMENTS_MAX_AMOUNT.is_finite() or PAYMENTS_MAX_AMOUNT <= 0:
+        raise InvalidOperation
+except InvalidOperation:
+    raise SystemExit("Refusing to start: PAYMENTS_MAX_AMOUNT must be a positive amount.") from None
