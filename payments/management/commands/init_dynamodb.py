@@ -1,0 +1,90 @@
+"""`python manage.py init_dynamodb`: create the payments tables and indexes, or check them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from payments.errors import RepositoryError
+from payments.repository import PaymentRepository
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the DynamoDB tables and global secondary indexes the dashboard needs (on-demand "
+        "billing) and wait until they are ACTIVE. Run again, it checks that existing tables "
+        "match what the code expects and exits non-zero, naming each difference, if they don't."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--table",
+            default=None,
+            help=f"Payments table name (default: DYNAMODB_TABLE, now {settings.DYNAMODB_TABLE!r}).",
+        )
+        parser.add_argument(
+            "--meta-table",
+            default=None,
+            help="Statistics/events table name (default: DYNAMODB_META_TABLE, now "
+            f"{settings.DYNAMODB_META_TABLE!r}; with --table alone, <table>Meta).",
+        )
+        parser.add_argument(
+            "--endpoint-url",
+            default=None,
+            help="DynamoDB endpoint, e.g. http://127.0.0.1:8765 for DynamoDB Local (default: "
+            "DYNAMODB_ENDPOINT_URL; unset means AWS DynamoDB in AWS_REGION).",
+        )
+        parser.add_argument(
+            "--wait",
+            type=int,
+            default=300,
+            help="Seconds to wait for new tables and indexes to become ACTIVE (default 300).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        overrides: dict[str, Any] = {}
+        if options["endpoint_url"]:
+            overrides["endpoint_url"] = options["endpoint_url"]
+        if options["table"]:
+            overrides["table"] = options["table"]
+            overrides["meta_table"] = options["meta_table"] or f"{options['table']}Meta"
+        if options["meta_table"]:
+            overrides["meta_table"] = options["meta_table"]
+        repository = PaymentRepository.from_settings(**overrides)
+        self.stdout.write(
+            f"DynamoDB endpoint: {repository.endpoint}\n"
+            f"Region:            {repository.region}\n"
+            f"Tables:            {repository.table}, {repository.meta_table}"
+        )
+        try:
+            reports = repository.ensure_tables(wait_seconds=options["wait"])
+        except RepositoryError as error:
+            raise CommandError(
+                f"Cannot set up DynamoDB at {repository.endpoint}: {error.message}"
+            ) from None
+        failed = False
+        for report in reports:
+            if report.created:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Created table {report.table}; it and its indexes are ACTIVE."
+                    )
+                )
+            elif report.problems:
+                failed = True
+                self.stderr.write(
+                    f"Table {report.table} exists but does not match what the code expects:"
+                )
+                for problem in report.problems:
+                    self.stderr.write(f"  - {problem}")
+            else:
+                self.stdout.write(f"Table {report.table} exists; keys and indexes match.")
+            for note in report.notes:
+                self.stdout.write(f"  note: {note}")
+        if failed:
+            raise CommandError(
+                "Schema mismatch: fix the table(s) above (an index's keys cannot be changed in "
+                "place: delete and recreate that index, or point DYNAMODB_TABLE at a new table)."
+            )

@@ -1,0 +1,200 @@
+#!/usr/bin/env python
+"""Benchmark every access pattern of the payments repository against DynamoDB Local.
+
+Seeds N payments for one merchant (through the real write path), then runs each access pattern
+R times and prints the DynamoDB requests made, the items read and the median time. Run:
+
+    .venv/bin/python scripts/bench_repository.py                 # N = 1,000 and 10,000
+    .venv/bin/python scripts/bench_repository.py --sizes 500 --repeat 5
+    .venv/bin/python scripts/bench_repository.py --endpoint http://127.0.0.1:8765
+
+Without --endpoint it starts its own DynamoDB Local in memory on a free port (Java 17 needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "payments_dashboard.test_settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from devtools import dynamodb_local  # noqa: E402
+from payments.domain import PaymentStatus as S  # noqa: E402
+from payments.repository import PaymentRepository, make_client  # noqa: E402
+
+USER = "auth0|benchmark"
+END = datetime(2026, 11, 1, tzinfo=UTC)
+OUTCOMES = [S.PENDING, S.EXECUTED, S.SETTLED, S.SETTLED, S.FAILED, S.AUTHORIZING]
+
+
+def seed(repo: PaymentRepository, n: int, days: int) -> dict[str, str]:
+    rng = random.Random(n)
+    start = END - timedelta(days=days)
+    samples: dict[str, str] = {}
+    t0 = time.perf_counter()
+    for i in range(n):
+        created = start + timedelta(seconds=(days * 86400) * i // n)
+        payment = repo.create_payment(
+            user_id=USER,
+            amount=Decimal(rng.randint(100, 50_000)) / 100,
+            currency="GBP" if i % 4 else "EUR",
+            reference=f"INV-{i:06d}",
+            now=created,
+        )
+        status = rng.choice(OUTCOMES)
+        if status is not S.PENDING:
+            repo.update_status(
+                user_id=USER, payment_id=payment.payment_id, status=status, source="bench"
+            )
+        if i == n // 2:
+            samples["payment_id"] = payment.payment_id
+            repo.set_link(
+                user_id=USER,
+                payment_id=payment.payment_id,
+                link_id="pl_bench",
+                link_url="https://x",
+                response={},
+            )
+            samples["amount"] = str(payment.amount)
+    print(f"  seeded {n} payments over {days} days in {time.perf_counter() - t0:.1f} s", flush=True)
+    return samples
+
+
+def measure(
+    name: str, repeat: int, call: Callable[[], Any], repo: PaymentRepository
+) -> tuple[str, int, int, float]:
+    timings: list[float] = []
+    requests = items = 0
+    for _ in range(repeat):
+        before = (repo.metrics.requests, repo.metrics.items_read)
+        t0 = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - t0) * 1000)
+        requests = repo.metrics.requests - before[0]
+        items = repo.metrics.items_read - before[1]
+    return name, requests, items, statistics.median(timings)
+
+
+def run(endpoint: str, n: int, repeat: int) -> list[tuple[str, int, int, float]]:
+    repo = PaymentRepository(
+        make_client(endpoint_url=endpoint, region="eu-west-2"),
+        table=f"Bench{n}-{time.time_ns()}",
+        meta_table=f"BenchMeta{n}-{time.time_ns()}",
+    )
+    repo.ensure_tables()
+    days = 90
+    samples = seed(repo, n, days)
+    page5: dict[str, str | None] = {"cursor": None}
+    cursor = None
+    for _ in range(4):
+        cursor = repo.list_payments(user_id=USER, cursor=cursor).next_cursor
+    page5["cursor"] = cursor
+    week = (END - timedelta(days=7), END)
+    patterns: list[tuple[str, Callable[[], Any]]] = [
+        ("list newest first, page 1", lambda: repo.list_payments(user_id=USER)),
+        ("list, page 5 (cursor)", lambda: repo.list_payments(user_id=USER, cursor=page5["cursor"])),
+        ("filter 1 status", lambda: repo.list_payments(user_id=USER, statuses=[S.FAILED])),
+        (
+            "filter 3 statuses",
+            lambda: repo.list_payments(user_id=USER, statuses=[S.FAILED, S.PENDING, S.SETTLED]),
+        ),
+        (
+            "filter last 7 days",
+            lambda: repo.list_payments(user_id=USER, created_from=week[0], created_to=week[1]),
+        ),
+        (
+            "filter status+currency+7 days",
+            lambda: repo.list_payments(
+                user_id=USER,
+                statuses=[S.SETTLED],
+                currency="EUR",
+                created_from=week[0],
+                created_to=week[1],
+            ),
+        ),
+        (
+            "open one payment",
+            lambda: repo.get_payment(user_id=USER, payment_id=samples["payment_id"]),
+        ),
+        ("stats 7 days", lambda: repo.payment_stats(user_id=USER, start=week[0], end=week[1])),
+        (
+            "stats 90 days, ragged edges",
+            lambda: repo.payment_stats(
+                user_id=USER, start=END - timedelta(days=90, hours=5), end=END - timedelta(hours=3)
+            ),
+        ),
+        (
+            "search by payment id",
+            lambda: repo.search_payments(user_id=USER, query=samples["payment_id"]),
+        ),
+        ("search by link id", lambda: repo.search_payments(user_id=USER, query="pl_bench")),
+        (
+            "search reference (budget 1000)",
+            lambda: repo.search_payments(user_id=USER, query="inv-0001"),
+        ),
+        (
+            "search amount (budget 1000)",
+            lambda: repo.search_payments(user_id=USER, query=samples["amount"]),
+        ),
+    ]
+    return [measure(name, repeat, call, repo) for name, call in patterns]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument(
+        "--endpoint", default=None, help="use a running DynamoDB (default: start one)"
+    )
+    args = parser.parse_args()
+    server = None
+    endpoint = args.endpoint
+    if endpoint is None:
+        server = dynamodb_local.start_on_free_port(None)
+        endpoint = server.endpoint_url
+    try:
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, DynamoDB at {endpoint}; "
+            f"median of {args.repeat} runs\n"
+        )
+        results = {n: run(endpoint, n, args.repeat) for n in args.sizes}
+    finally:
+        if server is not None:
+            server.stop()
+    header = (
+        "| access pattern | "
+        + " | ".join(f"N={n:,}: requests / items read / median ms" for n in args.sizes)
+        + " |"
+    )
+    print(header)
+    print("|" + "---|" * (len(args.sizes) + 1))
+    for row in range(len(results[args.sizes[0]])):
+        name = results[args.sizes[0]][row][0]
+        cells = [
+            f"{r[row][1]} / {r[row][2]} / {r[row][3]:.1f}" for r in (results[n] for n in args.sizes)
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from payments.errors import DatabaseUnavailable, TableMissing
+from payments.repository import PaymentRepository, make_client
+from tests.factories import ALICE
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_database_raises_a_clear_error() -> None:
+    client = make_client(
+        endpoint_url=f"http://127.0.0.1:{_closed_port()}", region="eu-west-2", timeout=1
+    )
+    repo = PaymentRepository(client, table="Payments", meta_table="PaymentsMeta")
+    with pytest.raises(DatabaseUnavailable, match="cannot be reached"):
+        repo.get_payment(user_id=ALICE, payment_id="01ABC")
+
+
+def test_a_missing_table_says_to_run_init_dynamodb(dynamodb_local_endpoint: str) -> None:
+    client = make_client(endpoint_url=dynamodb_local_endpoint, region="eu-west-2")
+    repo = PaymentRepository(client, table="NoSuchTable", meta_table="NoSuchMeta")
+    with pytest.raises(TableMissing, match="init_dynamodb"):
+        repo.list_payments(user_id=ALICE)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from payments.domain import PaymentStatus as S
+from payments.errors import InvalidCursor
+from payments.repository import PaymentRepository
+from tests.factories import ALICE, BOB, make_payments
+
+START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def _all_pages(repo: PaymentRepository, **filters: object) -> tuple[list[str], list[int]]:
+    ids: list[str] = []
+    reads: list[int] = []
+    cursor = None
+    while True:
+        page = repo.list_payments(user_id=ALICE, cursor=cursor, **filters)  # type: ignore[arg-type]
+        ids += [p.payment_id for p in page.items]
+        reads.append(page.items_read)
+        if not page.next_cursor:
+            return ids, reads
+        cursor = page.next_cursor
+
+
+def test_pages_return_every_payment_once_newest_first(repository: PaymentRepository) -> None:
+    made = make_payments(repository, n=23, start=START)
+    ids, reads = _all_pages(repository, page_size=5)
+    assert ids == [p.payment_id for p in reversed(made)]
+    assert max(reads) <= 6  # page size + 1
+
+
+def test_status_filter_merges_several_statuses_newest_first_across_pages(
+    repository: PaymentRepository,
+) -> None:
+    made = make_payments(
+        repository, n=30, start=START, statuses=(S.PENDING, S.EXECUTED, S.FAILED, S.SETTLED)
+    )
+    wanted = {S.EXECUTED, S.FAILED}
+    expected = [p.payment_id for p in reversed(made) if p.status in wanted]
+    ids, reads = _all_pages(repository, statuses=wanted, page_size=4)
+    assert ids == expected
+    assert max(reads) <= 2 * 5  # one query per status, each at most page size + 1
+
+
+def test_date_range_and_currency_filters_use_the_creation_time(
+    repository: PaymentRepository,
+) -> None:
+    made = make_payments(repository, n=48, start=START, currencies=("GBP", "EUR"))
+    day_two = START + timedelta(hours=16)
+    day_two_end = day_two + timedelta(hours=24)
+    expected = [
+        p.payment_id
+        for p in reversed(made)
+        if day_two <= p.created_at < day_two_end and p.currency == "EUR"
+    ]
+    ids, _ = _all_pages(
+        repository, currency="EUR", created_from=day_two, created_to=day_two_end, page_size=5
+    )
+    assert ids == expected and len(ids) == 12
+
+
+def test_status_currency_and_date_filters_combine(repository: PaymentRepository) -> None:
+    made = make_payments(
+        repository,
+        n=40,
+        start=START,
+        currencies=("GBP", "EUR"),
+        statuses=(S.EXECUTED, S.PENDING, S.FAILED),
+    )
+    frm, to = START + timedelta(hours=5), START + timedelta(hours=33)
+    expected = [
+        p.payment_id
+        for p in reversed(made)
+        if p.currency == "GBP" and p.status in {S.EXECUTED, S.FAILED} and frm <= p.created_at < to
+    ]
+    ids, _ = _all_pages(
+        repository,
+        statuses=[S.EXECUTED, S.FAILED],
+        currency="GBP",
+        created_from=frm,
+        created_to=to,
+        page_size=3,
+    )
+    assert ids == expected and expected
+
+
+def test_a_merchant_never_sees_another_merchants_payments(repository: PaymentRepository) -> None:
+    alice = make_payments(repository, ALICE, n=3, start=START)
+    bob = make_payments(repository, BOB, n=2, start=START)
+    listed = repository.list_payments(user_id=ALICE, page_size=50).items
+    assert {p.payment_id for p in listed} == {p.payment_id for p in alice}
+    assert repository.get_payment(user_id=ALICE, payment_id=bob[0].payment_id) is None
+    assert repository.get_payment(user_id=BOB, payment_id=alice[0].payment_id) is None
+
+
+def test_a_cursor_from_another_merchant_is_refused(repository: PaymentRepository) -> None:
+    make_payments(repository, BOB, n=5, start=START)
+    page = repository.list_payments(user_id=BOB, page_size=2)
+    assert page.next_cursor
+    with pytest.raises(InvalidCursor):
+        repository.list_payments(user_id=ALICE, page_size=2, cursor=page.next_cursor)
+
+
+def test_a_tampered_cursor_is_refused(repository: PaymentRepository) -> None:
+    make_payments(repository, n=5, start=START)
+    cursor = repository.list_payments(user_id=ALICE, page_size=2).next_cursor
+    assert cursor
+    flipped = cursor[:-3] + ("A" if cursor[-3] != "A" else "B") + cursor[-2:]
+    for bad in (flipped, "garbage", base64.urlsafe_b64encode(b'{"u":"x"}').decode()):
+        with pytest.raises(InvalidCursor):
+            repository.list_payments(user_id=ALICE, page_size=2, cursor=bad)
+
+
+def test_a_cursor_from_another_filter_is_refused(repository: PaymentRepository) -> None:
+    make_payments(repository, n=5, start=START, statuses=(S.EXECUTED,))
+    cursor = repository.list_payments(user_id=ALICE, page_size=2).next_cursor
+    with pytest.raises(InvalidCursor):
+        repository.list_payments(user_id=ALICE, page_size=2, statuses=[S.EXECUTED], cursor=cursor)
+
+
+def test_reversed_date_range_is_refused(repository: PaymentRepository) -> None:
+    from payments.domain import PaymentValidationError
+
+    with pytest.raises(PaymentValidationError):
+        repository.list_payments(
+            user_id=ALICE, created_from=START, created_to=START - timedelta(days=1)
+        )
