@@ -45,6 +45,8 @@ def load_dotenv(path: Path) -> None:
             continue
         key, value = line.removeprefix("export ").split("=", 1)
         value = value.strip()
+        if not value:
+            continue  # an empty value means "use the default", as if it were not there
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         os.environ.setdefault(key.strip(), value)
