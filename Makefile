@@ -47,8 +47,9 @@ browser-deps:
 bench: setup
 	PYTHONPATH=. $(PY) scripts/bench_repository.py
 
-## seed: sample payments in the local database (run `make run` in another terminal first)
+## seed: sample payments for MERCHANT in the database of a running `make run` (other terminal)
+MERCHANT ?= dev|alice
 seed: setup
 	DJANGO_DEBUG=1 DYNAMODB_ENDPOINT_URL=$${DYNAMODB_ENDPOINT_URL:-http://127.0.0.1:8765} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
-	$(PY) manage.py seed_payments
+	$(PY) manage.py seed_payments --user '$(MERCHANT)'
