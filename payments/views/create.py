@@ -2,20 +2,79 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
+from payments import services
+from payments.errors import DuplicateSubmission
+from payments.forms_create import NewPaymentForm
+from payments.truelayer.client import TrueLayerError
 
 
 @require_http_methods(["GET", "POST"])
-def payment_new(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Not built yet", status=501)
+@merchant_required
+def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The form; on a valid submit, the payment is stored, its link created, and the merchant
+    lands on the payment's page (which says so if the link could not be created)."""
+    form = NewPaymentForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment = services.payment_create(
+                user_id=merchant_id(request),
+                amount=data["amount"],
+                currency=data["currency"],
+                reference=data["reference"],
+                payer_name=data["payer_name"],
+                payer_email=data["payer_email"],
+                expires_at=data["expires_at"],
+                submission_token=data["submission_token"],
+            )
+        except DuplicateSubmission as duplicate:
+            # A double click: the first submission made the payment; show that one.
+            return redirect("payments:detail", payment_id=duplicate.payment_id)
+        if payment.link_error:
+            messages.error(request, "The payment was saved, but its link could not be created.")
+        else:
+            messages.success(request, "Payment created. Send the link to the payer.")
+        return redirect("payments:detail", payment_id=payment.payment_id)
+    status = 400 if form.is_bound else 200
+    context = {"form": form, "simulator": settings.TRUELAYER_MODE == "simulator"}
+    return render(request, "payments/new.html", context, status=status)
 
 
 @require_POST
-def payment_retry_link(request: HttpRequest, payment_id: str) -> HttpResponse:
-    return HttpResponse("Not built yet", status=501)
+@merchant_required
+def payment_retry_link(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
+    """Create the link again with the same Idempotency-Key (never a second link)."""
+    try:
+        payment = services.payment_retry_link(user_id=merchant_id(request), payment_id=payment_id)
+    except services.PaymentNotFound:
+        raise Http404("No such payment.") from None
+    if payment.payment_link_url:
+        messages.success(request, "The payment link is ready.")
+    else:
+        messages.error(request, "The payment link could still not be created.")
+    return redirect("payments:detail", payment_id=payment_id)
 
 
 @require_POST
-def payment_refresh(request: HttpRequest, payment_id: str) -> HttpResponse:
-    return HttpResponse("Not built yet", status=501)
+@merchant_required
+def payment_refresh(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
+    """Ask TrueLayer for the payment's status and apply it (forward only)."""
+    try:
+        payment = services.payment_refresh_status(
+            user_id=merchant_id(request), payment_id=payment_id
+        )
+    except services.PaymentNotFound:
+        raise Http404("No such payment.") from None
+    except TrueLayerError as error:
+        trace = f" (TrueLayer trace id {error.trace_id})" if error.trace_id else ""
+        messages.error(request, f"TrueLayer could not be asked: {error.title}{trace}.")
+    else:
+        messages.info(request, f"Status from TrueLayer: {payment.status.label}.")
+    return redirect("payments:detail", payment_id=payment_id)

@@ -1,13 +1,22 @@
-"""TrueLayer webhook endpoint."""
+"""TrueLayer webhook endpoint: verification and handling live in `services.webhook_receive`,
+which the simulator calls too."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from payments import services
 
-@csrf_exempt
+
+@csrf_exempt  # TrueLayer signs its requests instead (Tl-Signature)
 @require_POST
-def truelayer_webhook(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Not built yet", status=501)
+def truelayer_webhook(request: HttpRequest) -> JsonResponse:
+    result = services.webhook_receive(
+        method=request.method or "POST",
+        path=request.path,
+        headers=dict(request.headers),
+        body=request.body,
+    )
+    return JsonResponse({"result": result.message}, status=result.status)

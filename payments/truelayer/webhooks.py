@@ -1,0 +1,187 @@
+"""Webhook `Tl-Signature` verification.
+
+The signature's JWS header names the JWKS that holds its key (`jku`). That URL is checked
+against `TRUELAYER_WEBHOOK_JKU_ALLOWLIST` (exact match) before anything is fetched; the JWKS
+is cached (Django's cache) and fetched again at most once a minute when a new `kid` appears
+(TrueLayer rotating keys). The simulator's `jku` is resolved in-process from the simulator's
+own key, and only in simulator mode with DEBUG on.
+
+`truelayer-signing` does the cryptography; this module adds the checks around it: strict
+base64 (so no byte of the signature can change unnoticed), required headers, allow-list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import truelayer_signing
+from django.conf import settings
+from django.core.cache import cache
+
+from payments.truelayer.client import TrueLayerClient, TrueLayerError
+
+logger = logging.getLogger(__name__)
+
+_REFETCH_PAUSE_SECONDS = 60
+
+
+class SignatureRejected(Exception):
+    """The request is not provably from TrueLayer (or the simulator). `status` is 401 for a
+    missing, invalid or foreign signature and 400 for a request that cannot be read."""
+
+    def __init__(self, reason: str, *, status: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def _b64decode_strict(text: str) -> bytes:
+    """URL-safe base64 without padding; refuses non-canonical text (a changed unused bit)."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise SignatureRejected("Tl-Signature is not valid base64") from None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != text:
+        raise SignatureRejected("Tl-Signature is not canonical base64")
+    return raw
+
+
+def parse_jws_header(tl_signature: str) -> dict[str, Any]:
+    """The JWS header of a detached `Tl-Signature` (`header..signature`), strictly parsed."""
+    if tl_signature.count(".") != 2 or ".." not in tl_signature:
+        raise SignatureRejected("Tl-Signature is not a detached JWS")
+    header_b64, signature_b64 = tl_signature.split("..", 1)
+    _b64decode_strict(signature_b64)
+    try:
+        header = json.loads(_b64decode_strict(header_b64))
+    except (ValueError, UnicodeDecodeError):
+        raise SignatureRejected("Tl-Signature's header is not JSON") from None
+    if not isinstance(header, dict) or not all(isinstance(v, str) for v in header.values()):
+        raise SignatureRejected("Tl-Signature's header is malformed")
+    if header.get("alg") != "ES512" or header.get("tl_version") != "2" or not header.get("kid"):
+        raise SignatureRejected("Tl-Signature's header has an unsupported algorithm or version")
+    return header
+
+
+def verify_signature(
+    tl_signature: str,
+    *,
+    key: str | Mapping[str, Any],
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    required_headers: tuple[str, ...] = (),
+) -> None:
+    """Verify a `Tl-Signature` with a PEM public key or one JWK. Raises `SignatureRejected`."""
+    parse_jws_header(tl_signature)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SignatureRejected("The body is not UTF-8", status=400) from None
+    try:
+        if isinstance(key, str):
+            verifier = truelayer_signing.verify_with_pem(key)
+        else:
+            verifier = truelayer_signing.TlVerifier(dict(key), truelayer_signing.KeyFmt.JWKS)
+        (
+            verifier.set_method(truelayer_signing.HttpMethod(method.upper()))
+            .set_path(path)
+            .add_headers(dict(headers))
+            .add_required_headers(list(required_headers))
+            .set_body(text)
+            .verify(tl_signature)
+        )
+    except SignatureRejected:
+        raise
+    except Exception as error:  # the library raises several kinds for bad input
+        raise SignatureRejected(f"Tl-Signature does not verify: {error}") from None
+
+
+def verify_webhook(
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    client: TrueLayerClient | None = None,
+) -> None:
+    """Verify a webhook as TrueLayer sends it. Raises `SignatureRejected` (nothing is applied)."""
+    tl_signature = _header(headers, "Tl-Signature")
+    if not tl_signature:
+        raise SignatureRejected("Tl-Signature header missing")
+    header = parse_jws_header(tl_signature)
+    jku = header.get("jku", "")
+    if not jku:
+        raise SignatureRejected("Tl-Signature has no jku")
+    if jku not in settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST:
+        logger.warning("webhook signed with a jku that is not allowed: %r", jku[:200])
+        raise SignatureRejected("Tl-Signature's jku is not on the allow-list")
+    jwk = _find_key(jku, header["kid"], client)
+    verify_signature(
+        tl_signature,
+        key=jwk,
+        method=method,
+        path=path,
+        headers=headers,
+        body=body,
+        required_headers=("X-Tl-Webhook-Timestamp",),
+    )
+
+
+def _find_key(jku: str, kid: str, client: TrueLayerClient | None) -> Mapping[str, Any]:
+    jwks = _jwks(jku, client, refresh=False)
+    key = _key_in(jwks, kid)
+    if key is None:
+        # A key we have not seen: TrueLayer may have rotated. Fetch again, at most once a
+        # minute per jku, so unknown kids cannot make us hammer the JWKS host.
+        pause_key = f"truelayer:jwks-refetched:{jku}"
+        if cache.add(pause_key, True, timeout=_REFETCH_PAUSE_SECONDS):
+            key = _key_in(_jwks(jku, client, refresh=True), kid)
+    if key is None:
+        raise SignatureRejected("Tl-Signature's kid is not in the JWKS")
+    if key.get("kty") != "EC" or key.get("crv") != "P-521":
+        raise SignatureRejected("Tl-Signature's key is not an EC P-521 key")
+    return key
+
+
+def _jwks(jku: str, client: TrueLayerClient | None, *, refresh: bool) -> Mapping[str, Any]:
+    if settings.TRUELAYER_MODE == "simulator" and jku == settings.TRUELAYER_SIMULATOR_JKU:
+        if not settings.DEBUG:
+            raise SignatureRejected("The simulator is disabled")
+        from simulator.keys import public_jwks
+
+        return public_jwks()
+    cache_key = f"truelayer:jwks:{jku}"
+    if not refresh:
+        cached = cache.get(cache_key)
+        if isinstance(cached, dict):
+            return cached
+    try:
+        jwks = (client or TrueLayerClient()).fetch_jwks(jku)
+    except TrueLayerError as error:
+        logger.error("could not fetch webhook JWKS %s: %s", jku, error)
+        # 503-ish for TrueLayer: it retries later, when the JWKS host may answer again.
+        raise SignatureRejected("TrueLayer's JWKS could not be fetched", status=503) from None
+    cache.set(cache_key, jwks, timeout=settings.TRUELAYER_JWKS_CACHE_SECONDS)
+    return jwks
+
+
+def _key_in(jwks: Mapping[str, Any], kid: str) -> Mapping[str, Any] | None:
+    for key in jwks.get("keys", []):
+        if isinstance(key, dict) and key.get("kid") == kid:
+            return key
+    return None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return ""
