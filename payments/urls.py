@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from payments.views import create, webhooks
+from payments.views import create, dashboard, webhooks
 
 app_name = "payments"
 urlpatterns: list[URLPattern] = [
@@ -11,4 +11,10 @@ urlpatterns: list[URLPattern] = [
     path("payments/<str:payment_id>/retry-link/", create.payment_retry_link, name="retry_link"),
     path("payments/<str:payment_id>/refresh/", create.payment_refresh, name="refresh"),
     path("webhooks/truelayer/", webhooks.truelayer_webhook, name="webhook"),
+    # The dashboard (list is the home page).
+    path("", dashboard.payment_list, name="list"),
+    path("stats/", dashboard.payment_stats, name="stats"),
+    path("export.csv", dashboard.payment_export, name="export"),
+    path("payments/<str:payment_id>/", dashboard.payment_detail, name="detail"),
+    path("payments/<str:payment_id>/status/", dashboard.payment_status, name="status"),
 ]

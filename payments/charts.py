@@ -1,0 +1,173 @@
+"""Server-rendered SVG chart of daily amounts by status: no JavaScript, no network, one string.
+
+One chart per currency (amounts in different currencies are never added up). Each day is a
+stacked bar; statuses are grouped into a few series so the colours stay readable, and every bar
+has a `<title>` with its numbers (the page also offers the same numbers as a table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
+
+from payments.domain import PaymentStatus
+from payments.formatting import format_money
+from payments.repository import DailyTotals, Totals
+
+_S = PaymentStatus
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    label: str
+    colour: str
+    statuses: frozenset[PaymentStatus]
+
+
+# Bottom to top in each bar, and the legend's order.
+SERIES: tuple[Series, ...] = (
+    Series("received", "Executed or settled", "#1f8a5b", frozenset({_S.EXECUTED, _S.SETTLED})),
+    Series(
+        "progress",
+        "In progress",
+        "#3a6fd8",
+        frozenset({_S.AUTHORIZATION_REQUIRED, _S.AUTHORIZING, _S.AUTHORIZED, _S.ATTEMPT_FAILED}),
+    ),
+    Series("pending", "Pending (not paid yet)", "#9aa3b2", frozenset({_S.PENDING})),
+    Series("failed", "Failed", "#c8402f", frozenset({_S.FAILED})),
+    Series("expired", "Expired", "#d9a21b", frozenset({_S.EXPIRED})),
+)
+
+WIDTH = 720
+HEIGHT = 260
+LEFT = 64
+RIGHT = 12
+TOP = 12
+BOTTOM = 30
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One day of one currency, split by series (also used for the table under the chart)."""
+
+    day: date
+    amounts: tuple[Decimal, ...]  # in SERIES order
+    counts: tuple[int, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.amounts, Decimal(0))
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+
+def day_rows(days: Sequence[DailyTotals], currency: str) -> list[DayRow]:
+    rows: list[DayRow] = []
+    for day in days:
+        amounts: list[Decimal] = []
+        counts: list[int] = []
+        for series in SERIES:
+            totals = Totals()
+            for status in series.statuses:
+                totals = totals + day.totals.get((status, currency), Totals())
+            amounts.append(totals.amount)
+            counts.append(totals.count)
+        rows.append(DayRow(day.day, tuple(amounts), tuple(counts)))
+    return rows
+
+
+def currencies_in(days: Sequence[DailyTotals]) -> list[str]:
+    found = {currency for day in days for (_status, currency), t in day.totals.items() if t.count}
+    return sorted(found)
+
+
+def nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest 1, 2, 2.5 or 5 × 10^k at or above `value` (the top of the axis)."""
+    if value <= 0:
+        return Decimal(1)
+    exponent = value.adjusted()
+    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+        candidate = step.scaleb(exponent)
+        if candidate >= value:
+            return candidate
+    return Decimal(10).scaleb(exponent)  # pragma: no cover
+
+
+def _axis_label(value: Decimal, currency: str) -> str:
+    whole = value.to_integral_value(rounding=ROUND_CEILING) == value
+    text = format_money(value, currency)
+    return text[:-3] if whole and text.endswith(".00") else text
+
+
+def _day_label(day: date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def daily_amounts_svg(days: Sequence[DailyTotals], currency: str) -> SafeString:
+    """A stacked bar chart of each day's amounts in `currency`, by status group."""
+    rows = day_rows(days, currency)
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    top_value = nice_ceiling(max((r.total for r in rows), default=Decimal(0)))
+    slot = plot_w / max(len(rows), 1)
+    bar_w = max(slot * 0.72, 1.0)
+    title_id = f"chart-{currency.lower()}-title"
+    parts: list[str] = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
+        f'preserveAspectRatio="xMidYMid meet" role="img" aria-labelledby="{title_id}" '
+        'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
+        f'<title id="{title_id}">Daily amounts in {escape(currency)} by status, '
+        f"{len(rows)} days</title>",
+    ]
+    # Horizontal grid lines with their amounts.
+    for i in range(5):
+        value = top_value * i / 4
+        y = TOP + plot_h - plot_h * i / 4
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#e3e6ec" stroke-width="1"/>'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5b6475">'
+            f"{escape(_axis_label(value, currency))}</text>"
+        )
+    label_every = max(1, -(-len(rows) // 8))
+    for index, row in enumerate(rows):
+        x = LEFT + slot * index + (slot - bar_w) / 2
+        y = float(TOP + plot_h)
+        tooltip = [f"{_day_label(row.day)}: {format_money(row.total, currency)} in {row.count}"]
+        for series, amount, count in zip(SERIES, row.amounts, row.counts, strict=True):
+            if count:
+                tooltip.append(f"{series.label}: {format_money(amount, currency)} ({count})")
+        parts.append(f'<g class="bar"><title>{escape(chr(10).join(tooltip))}</title>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{TOP}" width="{bar_w:.1f}" height="{plot_h}" '
+            'fill="transparent"/>'
+        )
+        for series, amount in zip(SERIES, row.amounts, strict=True):
+            if amount <= 0:
+                continue
+            height = float(amount / top_value) * plot_h
+            y -= height
+            parts.append(
+                f'<rect class="series-{series.key}" x="{x:.1f}" y="{y:.1f}" '
+                f'width="{bar_w:.1f}" height="{max(height, 0.5):.1f}" fill="{series.colour}"/>'
+            )
+        parts.append("</g>")
+        if index % label_every == 0:
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle" '
+                f'fill="#5b6475">{escape(_day_label(row.day))}</text>'
+            )
+    parts.append(
+        f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" '
+        'stroke="#9aa3b2" stroke-width="1"/>'
+    )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped

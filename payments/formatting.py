@@ -1,0 +1,142 @@
+"""How payments look on the page: money through Babel, times in the merchant's zone, status
+badges and failure reasons in words. Presentation only; nothing here reads or writes payments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency
+from django.conf import settings
+
+from payments.domain import PaymentStatus
+
+LOCALE = "en_GB"
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def merchant_zone() -> tzinfo:
+    """The zone every time on the dashboard is shown in (settings.MERCHANT_TIME_ZONE)."""
+    return _zone(settings.MERCHANT_TIME_ZONE)
+
+
+def merchant_zone_name() -> str:
+    return str(settings.MERCHANT_TIME_ZONE)
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """`£1,234.50`: the currency's symbol and decimals, from Babel's locale data."""
+    return str(format_currency(amount, currency, locale=LOCALE))
+
+
+def local_time(moment: datetime) -> datetime:
+    return moment.astimezone(merchant_zone())
+
+
+def format_datetime(moment: datetime | None) -> str:
+    """`3 Mar 2025, 14:05` in the merchant's zone (the page labels the zone once)."""
+    if moment is None:
+        return ""
+    local = local_time(moment)
+    return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def format_datetime_seconds(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    local = local_time(moment)
+    return f"{local.day} {local:%b %Y, %H:%M:%S} {local.tzname()}"
+
+
+def iso_local(moment: datetime) -> str:
+    """ISO-8601 with the merchant zone's offset, e.g. `2025-03-03T14:05:00+00:00`."""
+    return local_time(moment).isoformat(timespec="seconds")
+
+
+def short_id(payment_id: str) -> str:
+    """A ULID's first 10 characters are its timestamp, so the tail tells payments apart."""
+    if len(payment_id) <= 12:
+        return payment_id
+    return f"{payment_id[:4]}…{payment_id[-6:]}"
+
+
+# The tone of a status badge (its colour) and a glyph, so status is never colour alone: the
+# badge always carries the status's label as text too.
+_TONES: Mapping[PaymentStatus, str] = {
+    PaymentStatus.PENDING: "neutral",
+    PaymentStatus.AUTHORIZATION_REQUIRED: "info",
+    PaymentStatus.AUTHORIZING: "info",
+    PaymentStatus.AUTHORIZED: "info",
+    PaymentStatus.ATTEMPT_FAILED: "warning",
+    PaymentStatus.EXECUTED: "success",
+    PaymentStatus.SETTLED: "success",
+    PaymentStatus.FAILED: "danger",
+    PaymentStatus.EXPIRED: "muted",
+}
+_GLYPHS: Mapping[str, str] = {
+    "neutral": "○",
+    "info": "◔",
+    "warning": "!",
+    "success": "✓",
+    "danger": "✕",
+    "muted": "–",
+}
+
+
+def status_tone(status: PaymentStatus) -> str:
+    return _TONES[status]
+
+
+def status_badge_class(status: PaymentStatus) -> str:
+    return f"badge badge-{_TONES[status]}"
+
+
+def status_glyph(status: PaymentStatus) -> str:
+    return _GLYPHS[_TONES[status]]
+
+
+# TrueLayer's failure_reason codes (payments v3), in words a merchant can act on.
+FAILURE_REASONS: Mapping[str, str] = {
+    "authorization_failed": "The payer did not complete authorisation with their bank.",
+    "provider_error": "The payer's bank had a technical problem and could not take the payment.",
+    "provider_rejected": "The payer's bank rejected the payment.",
+    "insufficient_funds": "The payer's account did not have enough money for this payment.",
+    "user_canceled_at_provider": "The payer cancelled the payment in their banking app.",
+    "expired": "The payment was not completed in time and expired.",
+    "internal_server_error": "TrueLayer had an internal error while processing the payment.",
+    "payment_limit_exceeded": "The amount is over a payment limit set by the payer's bank.",
+    "blocked": "The payment was blocked (for example by a risk or compliance check).",
+    "canceled": "The payment was cancelled before it was made.",
+    "not_authorized": "The payer's bank did not authorise the payment.",
+    "rejected": "The payment was rejected.",
+    "scheme_unavailable": "The bank payment scheme was unavailable.",
+    "verification_declined": "The payer could not be verified.",
+}
+
+FAILURE_STAGES: Mapping[str, str] = {
+    "authorization_required": "before the payer started authorising it",
+    "authorizing": "while the payer was authorising it with their bank",
+    "authorized": "after the bank authorised it, before the money moved",
+    "executed": "after the money was sent",
+    "settled": "after it settled",
+}
+
+
+def failure_reason_text(code: str) -> str:
+    """A sentence for a known code; an unknown one is shown as it came, so nothing is hidden."""
+    if not code:
+        return ""
+    return FAILURE_REASONS.get(code, f"TrueLayer gave the reason “{code}”.")
+
+
+def failure_stage_text(stage: str) -> str:
+    if not stage:
+        return ""
+    return FAILURE_STAGES.get(stage, f"at stage “{stage}”")

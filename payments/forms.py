@@ -1,0 +1,294 @@
+"""Forms that turn the dashboard's query parameters into typed values.
+
+Every filter arrives in the URL (so a page can be bookmarked and the back button works); these
+forms parse it with the domain's own rules and say clearly what is wrong with a bad value.
+Dates are days in the merchant's time zone; the forms hand the repository aware datetimes for a
+half-open range [start, end).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+
+from payments.domain import (
+    SUPPORTED_CURRENCIES,
+    PaymentStatus,
+    PaymentValidationError,
+    parse_currency,
+    parse_status,
+)
+from payments.formatting import merchant_zone
+
+RANGE_CHOICES: tuple[tuple[str, str], ...] = (
+    ("today", "Today"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("month", "This month"),
+    ("custom", "Custom"),
+)
+ALL_TIME = ("", "All time")
+MAX_CURSOR_LENGTH = 4096
+MAX_STATS_DAYS = 366
+# A query that can only be meant as an amount (a currency sign or code, or digits and a point)
+# but that the search could not read as one: say so rather than search references for it.
+_AMOUNT_LIKE_RE = re.compile(
+    r"^([£€]\s*[\d.,]*\s*(GBP|EUR)?|[\d.,]+\s*(GBP|EUR)|\d+\.\d{3,})$", re.IGNORECASE
+)
+_AMOUNT_RE = re.compile(r"^[£€]?\s*\d+(\.\d{1,2})?\s*(GBP|EUR)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A half-open range [start, end) of aware datetimes, and the local days it covers."""
+
+    preset: str
+    start: datetime | None = None
+    end: datetime | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+
+    @property
+    def is_set(self) -> bool:
+        return self.start is not None
+
+    @property
+    def days(self) -> int:
+        if self.first_day is None or self.last_day is None:
+            return 0
+        return (self.last_day - self.first_day).days + 1
+
+    def previous(self) -> DateRange:
+        """The period of the same number of days just before this one."""
+        assert self.first_day is not None and self.last_day is not None
+        last = self.first_day - timedelta(days=1)
+        first = last - timedelta(days=self.days - 1)
+        return days_range("custom", first, last)
+
+    @property
+    def label(self) -> str:
+        if self.first_day is None or self.last_day is None:
+            return "All time"
+        if self.first_day == self.last_day:
+            return f"{self.first_day.day} {self.first_day:%b %Y}"
+        return (
+            f"{self.first_day.day} {self.first_day:%b %Y} – {self.last_day.day} "
+            f"{self.last_day:%b %Y}"
+        )
+
+
+def today() -> date:
+    return datetime.now(merchant_zone()).date()
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=merchant_zone())
+
+
+def days_range(preset: str, first: date, last: date) -> DateRange:
+    return DateRange(
+        preset=preset,
+        start=local_midnight(first),
+        end=local_midnight(last + timedelta(days=1)),
+        first_day=first,
+        last_day=last,
+    )
+
+
+def preset_range(preset: str, *, on: date | None = None) -> DateRange:
+    day = on or today()
+    if preset == "today":
+        return days_range(preset, day, day)
+    if preset == "7d":
+        return days_range(preset, day - timedelta(days=6), day)
+    if preset == "30d":
+        return days_range(preset, day - timedelta(days=29), day)
+    if preset == "month":
+        return days_range(preset, day.replace(day=1), day)
+    raise ValueError(preset)
+
+
+class StatusListField(forms.Field):
+    """`?status=failed&status=settled`: several statuses, each checked by `parse_status`."""
+
+    def to_python(self, value: Any) -> list[PaymentStatus]:
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        statuses: list[PaymentStatus] = []
+        for raw in values:
+            if not str(raw).strip():
+                continue
+            try:
+                status = parse_status(str(raw).strip())
+            except PaymentValidationError as error:
+                raise ValidationError(error.message) from None
+            if status not in statuses:
+                statuses.append(status)
+        return statuses
+
+
+class DateRangeForm(forms.Form):
+    """`range` (a preset or `custom`) with `start`/`end` days for a custom range."""
+
+    range = forms.CharField(required=False)
+    start = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter the start date as YYYY-MM-DD, e.g. 2025-03-01."},
+    )
+    end = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter the end date as YYYY-MM-DD, e.g. 2025-03-31."},
+    )
+
+    default_range = ""
+    allow_all_time = True
+
+    def clean_range(self) -> str:
+        value = str(self.cleaned_data.get("range") or "").strip()
+        known = {key for key, _ in RANGE_CHOICES}
+        if value and value not in known:
+            raise ValidationError(
+                f"Unknown date range {value!r}. Choose one of: "
+                + ", ".join(label for _, label in RANGE_CHOICES)
+                + "."
+            )
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        preset = data.get("range") or ""
+        start: date | None = data.get("start")
+        end: date | None = data.get("end")
+        if not preset and (start or end):
+            preset = "custom"  # dates typed without choosing "Custom" (e.g. no JavaScript)
+        if not preset:
+            preset = self.default_range
+        if preset == "custom":
+            if start is None and end is None:
+                raise ValidationError(
+                    "Choose a start date, an end date or both for a custom range."
+                )
+            first = start or end
+            last = end or start
+            assert first is not None and last is not None
+            if first > last:
+                self.add_error("end", "The end date is before the start date.")
+                return data
+            if not self.allow_all_time and (last - first).days + 1 > MAX_STATS_DAYS:
+                self.add_error("end", f"Choose a range of at most {MAX_STATS_DAYS} days.")
+                return data
+            data["date_range"] = days_range("custom", first, last)
+        elif preset:
+            data["date_range"] = preset_range(preset)
+        else:
+            data["date_range"] = DateRange(preset="")
+        return data
+
+
+class PaymentFilterForm(DateRangeForm):
+    """The payments list and export: statuses, date range, currency and a page cursor."""
+
+    status = StatusListField(required=False)
+    currency = forms.CharField(required=False)
+    cursor = forms.CharField(required=False)
+
+    def __init__(self, data: QueryDict | None = None, **kwargs: Any) -> None:
+        if data is not None:
+            plain: dict[str, Any] = {key: data.get(key) for key in data}
+            plain["status"] = data.getlist("status")
+            super().__init__(plain, **kwargs)
+        else:
+            super().__init__(**kwargs)
+
+    def clean_currency(self) -> str | None:
+        value = str(self.cleaned_data.get("currency") or "").strip()
+        if not value:
+            return None
+        try:
+            return parse_currency(value)
+        except PaymentValidationError as error:
+            raise ValidationError(error.message) from None
+
+    def clean_cursor(self) -> str | None:
+        value = str(self.cleaned_data.get("cursor") or "").strip()
+        if len(value) > MAX_CURSOR_LENGTH:
+            raise ValidationError("That page link is not valid. Start again from the first page.")
+        return value or None
+
+    def filters(self) -> PaymentFilters:
+        """The typed filters (call after `is_valid()` returned True)."""
+        data = self.cleaned_data
+        date_range: DateRange = data["date_range"]
+        return PaymentFilters(
+            statuses=list(data.get("status") or []),
+            currency=data.get("currency"),
+            date_range=date_range,
+            cursor=data.get("cursor"),
+        )
+
+
+class StatsForm(DateRangeForm):
+    default_range = "30d"
+    allow_all_time = False
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=128, strip=True)
+    cursor = forms.CharField(required=False)
+
+    def clean_q(self) -> str:
+        value = str(self.cleaned_data.get("q") or "").strip()
+        if _AMOUNT_LIKE_RE.match(value) and not _AMOUNT_RE.match(value.replace(",", "")):
+            raise ValidationError(
+                f"{value!r} is not an amount we can search for. Write it like 12.50 "
+                "(at most two decimals)."
+            )
+        return value
+
+    def clean_cursor(self) -> str | None:
+        value = str(self.cleaned_data.get("cursor") or "").strip()
+        if len(value) > MAX_CURSOR_LENGTH:
+            raise ValidationError("That page link is not valid. Start the search again.")
+        return value or None
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    statuses: list[PaymentStatus] = field(default_factory=list)
+    currency: str | None = None
+    date_range: DateRange = field(default_factory=lambda: DateRange(preset=""))
+    cursor: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.statuses or self.currency or self.date_range.is_set)
+
+
+def currency_choices() -> tuple[str, ...]:
+    return SUPPORTED_CURRENCIES
+
+
+def page_size() -> int:
+    return int(getattr(settings, "PAYMENTS_PAGE_SIZE", 25))
+
+
+def form_errors(form: forms.Form) -> list[str]:
+    """Every error message of a form, field errors first, for a notice at the top of the page."""
+    messages: list[str] = []
+    for name, errors in form.errors.items():
+        if name != "__all__":
+            messages.extend(str(e) for e in errors)
+    messages.extend(str(e) for e in form.non_field_errors())
+    return messages

@@ -1,0 +1,81 @@
+"""Template filters for the dashboard; each is a thin wrapper over payments.formatting."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import segno
+from django import template
+
+from payments import formatting
+from payments.domain import Payment, PaymentStatus
+
+register = template.Library()
+
+
+@register.filter
+def money(payment: Payment) -> str:
+    return formatting.format_money(payment.amount, payment.currency)
+
+
+@register.simple_tag
+def amount(value: Decimal, currency: str) -> str:
+    return formatting.format_money(value, currency)
+
+
+@register.filter
+def local_datetime(moment: datetime | None) -> str:
+    return formatting.format_datetime(moment)
+
+
+@register.filter
+def local_datetime_seconds(moment: datetime | None) -> str:
+    return formatting.format_datetime_seconds(moment)
+
+
+@register.filter
+def iso_local(moment: datetime | None) -> str:
+    return formatting.iso_local(moment) if moment else ""
+
+
+@register.filter
+def short_id(value: str) -> str:
+    return formatting.short_id(value)
+
+
+@register.filter
+def badge_class(status: PaymentStatus) -> str:
+    return formatting.status_badge_class(status)
+
+
+@register.filter
+def status_glyph(status: PaymentStatus) -> str:
+    return formatting.status_glyph(status)
+
+
+@register.filter
+def failure_reason(code: str) -> str:
+    return formatting.failure_reason_text(code)
+
+
+@register.filter
+def failure_stage(stage: str) -> str:
+    return formatting.failure_stage_text(stage)
+
+
+@register.filter
+def qr_data_uri(url: str) -> str:
+    """An SVG QR code of `url`, made on the server (no network, no JavaScript)."""
+    if not url:
+        return ""
+    return str(segno.make(url, error="m").svg_data_uri(scale=4, border=2))
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, sort_keys=True, default=str)

@@ -1,0 +1,395 @@
+"""The dashboard: payments list (filters, search, pages), detail, live status, statistics and
+CSV export.
+
+Each page is one template whose swappable parts are partials; an HTMX request gets only the part
+it asked for, any other request (including htmx restoring history) the whole page, so every URL
+works on its own and without JavaScript. Every repository call is scoped to the signed-in
+merchant; another merchant's payment simply is not found (404).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
+from payments import charts
+from payments.domain import (
+    SUCCESSFUL_STATUSES,
+    SUPPORTED_CURRENCIES,
+    Payment,
+    PaymentStatus,
+    PaymentValidationError,
+    parse_status,
+    utc_now,
+)
+from payments.errors import InvalidCursor
+from payments.export import csv_lines, export_filename
+from payments.formatting import merchant_zone, merchant_zone_name
+from payments.forms import (
+    RANGE_CHOICES,
+    DateRange,
+    PaymentFilterForm,
+    PaymentFilters,
+    SearchForm,
+    StatsForm,
+    form_errors,
+    page_size,
+)
+from payments.repository import PaymentStats, Totals, get_repository
+
+POLL_ROW = "every 5s"
+POLL_DETAIL = "every 3s"
+SEARCHED_FIELDS = (
+    "payment id, TrueLayer payment id, payment link id (exact), reference (contains) "
+    "or amount (e.g. 12.50)"
+)
+
+
+def _render(
+    request: AuthenticatedHttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page, or only `partial` for an HTMX request that is not restoring history."""
+    if partial and request.htmx and not request.htmx.history_restore_request:
+        template = f"{template}#{partial}"
+    response = render(request, template, context, status=status)
+    # The same URL answers a page or a fragment: caches must tell them apart (back button).
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _get_payment_or_404(request: AuthenticatedHttpRequest, payment_id: str) -> Payment:
+    """The one place a payment is looked up by id: only the signed-in merchant's own."""
+    payment = get_repository().get_payment(user_id=merchant_id(request), payment_id=payment_id)
+    if payment is None:
+        raise Http404("No payment with that id.")
+    return payment
+
+
+# --- list and search -----------------------------------------------------------------------
+
+
+@dataclass
+class ListResult:
+    payments: list[Payment]
+    next_cursor: str | None = None
+    budget_exhausted: bool = False
+    searched: int = 0
+
+
+def _matches(payment: Payment, filters: PaymentFilters) -> bool:
+    if filters.statuses and payment.status not in filters.statuses:
+        return False
+    if filters.currency and payment.currency != filters.currency:
+        return False
+    r = filters.date_range
+    return not (
+        r.start is not None and r.end is not None and not (r.start <= payment.created_at < r.end)
+    )
+
+
+def _query_without(params: QueryDict, *names: str) -> QueryDict:
+    copy = params.copy()
+    for name in names:
+        copy.pop(name, None)
+    return copy
+
+
+@require_GET
+@merchant_required
+def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Payments newest first, filtered, or the results of a search (filters then narrow what the
+    search found). An HTMX request gets the results (or, for "Load more", only new rows)."""
+    form = PaymentFilterForm(request.GET)
+    search_form = SearchForm({"q": request.GET.get("q", ""), "cursor": request.GET.get("cursor")})
+    errors: list[str] = []
+    if not form.is_valid():
+        errors += form_errors(form)
+    if not search_form.is_valid():
+        errors += form_errors(search_form)
+    query = str(search_form.cleaned_data.get("q") or "") if not search_form.errors else ""
+    result = ListResult([])
+    filters = form.filters() if not form.errors else PaymentFilters()
+    if not errors:
+        repo = get_repository()
+        user_id = merchant_id(request)
+        try:
+            if query:
+                found = repo.search_payments(
+                    user_id=user_id,
+                    query=query,
+                    cursor=filters.cursor,
+                    budget=settings.PAYMENTS_SEARCH_BUDGET,
+                    page_size=page_size(),
+                )
+                result = ListResult(
+                    [p for p in found.items if _matches(p, filters)],
+                    found.next_cursor,
+                    found.budget_exhausted,
+                    found.items_read,
+                )
+            else:
+                page = repo.list_payments(
+                    user_id=user_id,
+                    statuses=filters.statuses,
+                    currency=filters.currency,
+                    created_from=filters.date_range.start,
+                    created_to=filters.date_range.end,
+                    page_size=page_size(),
+                    cursor=filters.cursor,
+                )
+                result = ListResult(page.items, page.next_cursor)
+        except InvalidCursor as error:
+            errors.append(error.message)
+        except PaymentValidationError as error:
+            errors.append(error.message)
+    more_params = _query_without(request.GET, "cursor")
+    if result.next_cursor:
+        more_params["cursor"] = result.next_cursor
+    context = {
+        "filters": filters,
+        "values": _form_values(request.GET),
+        "errors": errors,
+        "query": query,
+        "result": result,
+        "is_more": bool(filters.cursor),
+        "more_query": more_params.urlencode() if result.next_cursor else "",
+        "export_query": _query_without(request.GET, "cursor", "q").urlencode(),
+        "first_page_query": _query_without(request.GET, "cursor").urlencode(),
+        "filtered": filters.active or bool(query),
+        "status_choices": list(PaymentStatus),
+        "range_choices": RANGE_CHOICES,
+        "currencies": SUPPORTED_CURRENCIES,
+        "zone_name": merchant_zone_name(),
+        "searched_fields": SEARCHED_FIELDS,
+        "search_budget": settings.PAYMENTS_SEARCH_BUDGET,
+        "poll_trigger": POLL_ROW,
+    }
+    partial = "rows" if request.htmx.target == "load-more" else "results"
+    return _render(
+        request, "payments/list.html", context, partial=partial, status=400 if errors else 200
+    )
+
+
+def _form_values(params: QueryDict) -> dict[str, Any]:
+    """What the merchant typed, to show back in the form as it was (valid or not)."""
+    return {
+        "q": params.get("q", ""),
+        "status": params.getlist("status"),
+        "range": params.get("range", ""),
+        "start": params.get("start", ""),
+        "end": params.get("end", ""),
+        "currency": params.get("currency", ""),
+    }
+
+
+# --- detail and live status ----------------------------------------------------------------
+
+
+@require_GET
+@merchant_required
+def payment_detail(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
+    payment = _get_payment_or_404(request, payment_id)
+    context = {
+        "payment": payment,
+        "zone_name": merchant_zone_name(),
+        "poll_trigger": POLL_DETAIL,
+        "history": list(reversed(payment.history)),
+    }
+    return _render(request, "payments/detail.html", context, partial="status-panel")
+
+
+@require_GET
+@merchant_required
+def payment_status(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
+    """The live status of a payment, polled while it is not final. `part=detail` answers the
+    detail page's status panel, otherwise a list row's badge. When `shown` (the status the page
+    shows) is still current the answer is 204: nothing to swap, polling goes on. A final
+    status's fragment has no trigger, so polling stops there."""
+    payment = _get_payment_or_404(request, payment_id)
+    shown = request.GET.get("shown", "")
+    if shown and not payment.is_final:
+        try:
+            if parse_status(shown) == payment.status:
+                return HttpResponse(status=204)
+        except PaymentValidationError:
+            pass
+    context = {
+        "payment": payment,
+        "zone_name": merchant_zone_name(),
+        "history": list(reversed(payment.history)),
+    }
+    if request.GET.get("part") == "detail":
+        context["poll_trigger"] = POLL_DETAIL
+        response = render(request, "payments/detail.html#status-panel", context)
+    else:
+        context["poll_trigger"] = POLL_ROW
+        response = render(request, "payments/_live_status.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    status: PaymentStatus
+    count: int
+    amounts: list[tuple[str, Decimal]]
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    count: int
+    started: int  # every status except pending and expired
+    succeeded: int
+    received: dict[str, Decimal]  # executed or settled, per currency
+    created: dict[str, Totals]
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        if not self.started:
+            return None
+        return (Decimal(self.succeeded) * 100 / self.started).quantize(Decimal("0.1"))
+
+
+def summarise(stats: PaymentStats) -> PeriodSummary:
+    started = succeeded = 0
+    received: dict[str, Decimal] = {}
+    for (status, currency), totals in stats.totals.items():
+        if status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
+            started += totals.count
+        if status in SUCCESSFUL_STATUSES:
+            succeeded += totals.count
+            received[currency] = received.get(currency, Decimal(0)) + totals.amount
+    return PeriodSummary(stats.count, started, succeeded, received, stats.by_currency())
+
+
+def _change(now: Decimal | int, before: Decimal | int) -> str:
+    if not before:
+        return "new" if now else "no change"
+    percent = (Decimal(now) - Decimal(before)) * 100 / Decimal(before)
+    return f"{percent:+.0f}%"
+
+
+@require_GET
+@merchant_required
+def payment_stats(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Totals for a date range by status and currency, compared with the period before it,
+    and a chart of daily amounts. Reads pre-aggregated totals: cost follows the days."""
+    form = StatsForm(request.GET)
+    context: dict[str, Any] = {
+        "values": _form_values(request.GET),
+        "range_choices": RANGE_CHOICES,
+        "zone_name": merchant_zone_name(),
+    }
+    if not form.is_valid():
+        context["errors"] = form_errors(form)
+        return _render(request, "payments/stats.html", context, partial="stats-results", status=400)
+    date_range: DateRange = form.cleaned_data["date_range"]
+    if not context["values"]["range"]:
+        context["values"]["range"] = date_range.preset
+    assert date_range.start is not None and date_range.end is not None
+    previous = date_range.previous()
+    assert previous.start is not None and previous.end is not None
+    repo = get_repository()
+    user_id = merchant_id(request)
+    current = repo.payment_stats(user_id=user_id, start=date_range.start, end=date_range.end)
+    before = repo.payment_stats(user_id=user_id, start=previous.start, end=previous.end)
+    days = repo.daily_stats(
+        user_id=user_id, start=date_range.start, end=date_range.end, tz=merchant_zone()
+    )
+    now, then = summarise(current), summarise(before)
+    by_status = current.by_status()
+    status_lines = [
+        StatusLine(
+            status,
+            sum(t.count for t in by_status[status].values()),
+            sorted((c, t.amount) for c, t in by_status[status].items()),
+        )
+        for status in PaymentStatus
+        if status in by_status
+    ]
+    currencies = sorted(set(now.created) | set(then.created))
+    context.update(
+        {
+            "date_range": date_range,
+            "previous": previous,
+            "now": now,
+            "then": then,
+            "count_change": _change(now.count, then.count),
+            "rate_change": (
+                f"{now.success_rate - then.success_rate:+.1f} points"
+                if now.success_rate is not None and then.success_rate is not None
+                else ""
+            ),
+            "status_lines": status_lines,
+            "currency_lines": [
+                {
+                    "currency": c,
+                    "now": now.created.get(c, Totals()),
+                    "then": then.created.get(c, Totals()),
+                    "received": now.received.get(c, Decimal(0)),
+                    "received_before": then.received.get(c, Decimal(0)),
+                    "received_change": _change(
+                        now.received.get(c, Decimal(0)), then.received.get(c, Decimal(0))
+                    ),
+                }
+                for c in currencies
+            ],
+            "charts": [
+                {
+                    "currency": c,
+                    "svg": charts.daily_amounts_svg(days, c),
+                    "rows": charts.day_rows(days, c),
+                }
+                for c in (charts.currencies_in(days) or ["GBP"])
+            ],
+            "series": charts.SERIES,
+        }
+    )
+    return _render(request, "payments/stats.html", context, partial="stats-results")
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+@require_GET
+@merchant_required
+def payment_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A CSV of exactly the payments the list's filters match, streamed as it is read."""
+    form = PaymentFilterForm(_query_without(request.GET, "cursor", "q"))
+    if not form.is_valid():
+        return payment_list(request)  # the list page with the errors, status 400
+    filters = form.filters()
+    payments = get_repository().iter_payments(
+        user_id=merchant_id(request),
+        statuses=filters.statuses,
+        currency=filters.currency,
+        created_from=filters.date_range.start,
+        created_to=filters.date_range.end,
+    )
+    # Read the first page now: a database that is down gives the error page, not a cut file.
+    first = list(itertools.islice(payments, 1))
+    response = StreamingHttpResponse(
+        csv_lines(itertools.chain(first, payments)), content_type="text/csv; charset=utf-8"
+    )
+    stamp = utc_now().astimezone(merchant_zone())
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(stamp)}"'
+    response["Cache-Control"] = "no-store"
+    # `merchant_required` is typed for HttpResponse; Django serves a streaming one the same way.
+    return cast("HttpResponse", response)

@@ -1,0 +1,50 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function announce(text) {
+    var status = document.getElementById("copy-status");
+    if (status) { status.textContent = ""; window.setTimeout(function () { status.textContent = text; }, 50); }
+  }
+
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  // Copy buttons: <button class="copy" data-copy="text">. Delegated, so swapped-in rows work too.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var text = button.getAttribute("data-copy");
+    var copy = navigator.clipboard && window.isSecureContext
+      ? navigator.clipboard.writeText(text)
+      : fallbackCopy(text);
+    var label = button.textContent;
+    copy.then(function () {
+      button.textContent = "Copied";
+      button.classList.add("copied");
+      announce("Copied to the clipboard");
+    }, function () {
+      button.textContent = "Copy failed";
+      announce("Could not copy; select the text and copy it by hand");
+    }).then(function () {
+      window.setTimeout(function () { button.textContent = label; button.classList.remove("copied"); }, 1600);
+    });
+  });
+
+  // Read-only link fields select their whole text on focus, ready to copy by hand.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("input[readonly]")) { event.target.select(); }
+  });
+})();
