@@ -51,7 +51,7 @@ class TrueLayerError(Exception):
         errors: Mapping[str, Any] | None = None,
         raw: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(f"{title} ({status or 'no answer'}; trace {trace_id or '-'})")
+        super().__init__(title)
         self.title = title
         self.detail = detail
         self.trace_id = trace_id
@@ -59,6 +59,9 @@ class TrueLayerError(Exception):
         self.type = type
         self.errors = dict(errors or {})
         self.raw = dict(raw or {})
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.status or 'no answer'}; trace {self.trace_id or '-'})"
 
     @property
     def retryable(self) -> bool:
@@ -80,8 +83,13 @@ class TrueLayerError(Exception):
             )
         errors = problem.get("errors")
         return cls(
-            str(problem.get("title") or f"TrueLayer answered {response.status_code}"),
-            detail=str(problem.get("detail") or ""),
+            str(
+                problem.get("title")
+                or problem.get("error")
+                or f"TrueLayer answered {response.status_code}"
+            ),
+            # OAuth errors (the token endpoint) say `error` / `error_description` instead.
+            detail=str(problem.get("detail") or problem.get("error_description") or ""),
             trace_id=str(problem.get("trace_id") or ""),
             status=response.status_code,
             type=str(problem.get("type") or ""),
@@ -195,7 +203,7 @@ class TrueLayerClient:
             retry=retry_if_exception(_is_retryable),
             stop=stop_after_attempt(self.config.max_attempts),
             wait=wait_exponential_jitter(
-                initial=self.config.retry_base_seconds,
+                multiplier=self.config.retry_base_seconds,
                 max=max(self.config.retry_base_seconds * 8, 0.001),
                 jitter=self.config.retry_base_seconds,
             ),
