@@ -762,7 +762,6 @@ class PaymentRepository:
             raise PaymentValidationError("q", "Search text is limited to 128 characters.")
         amount = _parse_search_amount(text)
         fingerprint = query_fingerprint({"search": text.lower(), "n": page_size, "b": budget})
-        found: list[Payment] = []
         requests = items_read = 0
         start_key: dict[str, Any] | None = None
         if cursor:
@@ -772,10 +771,11 @@ class PaymentRepository:
                 raise InvalidCursor()
         else:
             before = self.metrics.requests
-            found.extend(self._exact_matches(user_id, text))
-            requests += self.metrics.requests - before
-            items_read += len(found)
-        seen = {p.payment_id for p in found}
+            exact = self._exact_match(user_id, text)
+            if exact is not None:
+                # An id names one payment: no need to read any history for it.
+                requests = self.metrics.requests - before
+                return SearchResult([exact], None, False, items_read=1, requests=requests)
         names = {"#ref": "referenceLower"}
         values: dict[str, Any] = {":q": text.lower()}
         condition = "contains(#ref, :q)"
@@ -805,8 +805,6 @@ class PaymentRepository:
             remaining -= scanned
             for raw in answer.get("Items", []):
                 item = _deserialize(raw)
-                if item["paymentId"] in seen:
-                    continue
                 matches.append(item)
                 if len(matches) == page_size:
                     # Full page: continue right after this item next time.
@@ -819,35 +817,35 @@ class PaymentRepository:
             last_read = _deserialize(last_evaluated)
             start_key = last_read
         resume = stopped_at or last_read
-        found.extend(_to_payment(m) for m in matches)
         next_cursor = (
             encode_cursor(user_id=user_id, fingerprint=fingerprint, position={"k": resume})
             if resume
             else None
         )
         return SearchResult(
-            items=found,
+            items=[_to_payment(m) for m in matches],
             next_cursor=next_cursor,
             budget_exhausted=resume is not None and stopped_at is None,
             items_read=items_read,
             requests=requests,
         )
 
-    def _exact_matches(self, user_id: str, text: str) -> list[Payment]:
-        matches: list[Payment] = []
+    def _exact_match(self, user_id: str, text: str) -> Payment | None:
+        """The payment named by our id (one GetItem) or by a TrueLayer link or payment id (one
+        indexed Query each), tried in that order, only for text shaped like such an id."""
         if _ULID_RE.match(text):
             payment = self.get_payment(user_id=user_id, payment_id=text.upper())
             if payment:
-                matches.append(payment)
+                return payment
         if _ID_TOKEN_RE.match(text) and not _AMOUNT_RE.match(text):
             for index, attribute in (
                 ("PaymentLinkIndex", "paymentLinkId"),
                 ("TruelayerPaymentIndex", "truelayerPaymentId"),
             ):
                 payment = self._find_one(index, attribute, text, user_id=user_id)
-                if payment and payment.payment_id not in {m.payment_id for m in matches}:
-                    matches.append(payment)
-        return matches
+                if payment:
+                    return payment
+        return None
 
     # --- statistics ---------------------------------------------------------------------------
 

@@ -114,3 +114,10 @@ def test_search_with_a_full_page_continues_right_after_the_last_result(
 def test_empty_search_is_refused_with_a_message(repository: PaymentRepository) -> None:
     with pytest.raises(PaymentValidationError):
         repository.search_payments(user_id=ALICE, query="   ")
+
+
+def test_an_id_that_names_a_payment_reads_no_history(repository: PaymentRepository) -> None:
+    made = make_payments(repository, n=20, start=START)
+    result = repository.search_payments(user_id=ALICE, query=made[3].payment_id)
+    assert [p.payment_id for p in result.items] == [made[3].payment_id]
+    assert result.requests == 1 and result.items_read == 1 and result.next_cursor is None
