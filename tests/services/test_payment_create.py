@@ -1,0 +1,176 @@
+"""payment_create and payment_retry_link: DynamoDB first, then TrueLayer, then DynamoDB; a
+failure anywhere leaves a payment that says why and can be retried without a second link."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+import requests
+import responses
+
+from payments import services
+from payments.domain import PaymentStatus
+from payments.errors import DatabaseUnavailable, DuplicateSubmission
+from payments.repository import PaymentRepository
+from tests.factories import ALICE, BOB
+from tests.truelayer.fakes import LINKS_URL, link_created, problem
+
+
+def create(repo: PaymentRepository, **overrides: object):  # type: ignore[no-untyped-def]
+    fields: dict[str, object] = {
+        "user_id": ALICE,
+        "amount": Decimal("12.50"),
+        "currency": "GBP",
+        "reference": "INV-1",
+    }
+    fields.update(overrides)
+    return services.payment_create(repo=repo, **fields)  # type: ignore[arg-type]
+
+
+def link_posts(mock_api: responses.RequestsMock) -> list[responses.Call]:
+    return [c for c in mock_api.calls if c.request.url == LINKS_URL]
+
+
+def test_payment_is_stored_pending_with_its_link_and_raw_response(
+    repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created("link-9"))
+
+    payment = create(repo)
+
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.status is PaymentStatus.PENDING
+    assert stored.payment_link_id == "link-9"
+    assert stored.payment_link_url == "https://payment.truelayer-sandbox.com/link/link-9"
+    assert stored.provider_responses["create_link"] == link_created("link-9")
+    assert stored.link_error is None
+    body = json.loads(link_posts(truelayer)[0].request.body)
+    assert body["payment_configuration"]["amount_in_minor"] == 1250
+    assert body["payment_configuration"]["metadata"] == {"payment_id": payment.payment_id}
+
+
+@pytest.mark.parametrize(
+    ("failure", "title", "trace_id"),
+    [
+        (
+            {"json": problem(503, "Service Unavailable", "t-503"), "status": 503},
+            "Service Unavailable",
+            "t-503",
+        ),
+        (
+            {"json": problem(429, "Too Many Requests", "t-429"), "status": 429},
+            "Too Many Requests",
+            "t-429",
+        ),
+        (
+            {"json": problem(400, "Invalid Parameters", "t-400"), "status": 400},
+            "Invalid Parameters",
+            "t-400",
+        ),
+        ({"body": requests.Timeout()}, "TrueLayer did not answer in time", ""),
+    ],
+    ids=["5xx", "429", "problem-json", "timeout"],
+)
+def test_link_failure_is_stored_on_the_payment_with_title_and_trace_id(
+    repo: PaymentRepository,
+    truelayer: responses.RequestsMock,
+    failure: dict[str, object],
+    title: str,
+    trace_id: str,
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, **failure)  # type: ignore[arg-type]
+
+    payment = create(repo)
+
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.status is PaymentStatus.PENDING
+    assert stored.payment_link_url == ""
+    assert stored.link_error is not None
+    assert stored.link_error.title == title
+    assert stored.link_error.trace_id == trace_id
+
+
+def test_retry_after_a_failure_uses_the_same_key_and_bytes_and_stores_the_link(
+    repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=problem(503, "Service Unavailable"), status=503)
+    payment = create(repo)
+    assert payment.link_error is not None
+    truelayer.replace(responses.POST, LINKS_URL, json=link_created("link-2"))
+
+    retried = services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, repo=repo)
+
+    assert retried.payment_link_id == "link-2"
+    assert retried.link_error is None
+    calls = link_posts(truelayer)
+    assert len(calls) == 5  # 4 attempts first time, then one
+    assert len({c.request.headers["Idempotency-Key"] for c in calls}) == 1
+    assert len({c.request.body for c in calls}) == 1
+
+
+def test_database_failure_after_the_link_was_created_loses_nothing(
+    repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created("link-3"))
+    with (
+        mock.patch.object(repo, "set_link", side_effect=DatabaseUnavailable()),
+        pytest.raises(DatabaseUnavailable),
+    ):
+        create(repo)
+    (stored,) = repo.list_payments(user_id=ALICE).items
+    assert stored.status is PaymentStatus.PENDING
+    assert stored.payment_link_url == ""
+
+    # TrueLayer answers the same key and bytes with the same link; now it is recorded.
+    retried = services.payment_retry_link(user_id=ALICE, payment_id=stored.payment_id, repo=repo)
+
+    assert retried.payment_link_id == "link-3"
+    first, second = link_posts(truelayer)
+    assert first.request.headers["Idempotency-Key"] == second.request.headers["Idempotency-Key"]
+    assert first.request.body == second.request.body
+
+
+def test_database_failure_before_anything_is_stored_sends_nothing_to_truelayer(
+    repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    with (
+        mock.patch.object(repo, "create_payment", side_effect=DatabaseUnavailable()),
+        pytest.raises(DatabaseUnavailable),
+    ):
+        create(repo)
+    assert not link_posts(truelayer)
+
+
+def test_same_submission_token_twice_creates_one_payment_and_one_link(
+    repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created())
+    first = create(repo, submission_token="a" * 32)
+    with pytest.raises(DuplicateSubmission) as duplicate:
+        create(repo, submission_token="a" * 32)
+    assert duplicate.value.payment_id == first.payment_id
+    assert len(repo.list_payments(user_id=ALICE).items) == 1
+    assert len(link_posts(truelayer)) == 1
+
+
+def test_retry_of_a_payment_with_a_link_sends_nothing(
+    repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created())
+    payment = create(repo)
+    services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, repo=repo)
+    assert len(link_posts(truelayer)) == 1
+
+
+def test_retry_of_another_merchants_payment_is_not_found(
+    repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=problem(400, "Invalid Parameters"), status=400)
+    payment = create(repo)
+    with pytest.raises(services.PaymentNotFound):
+        services.payment_retry_link(user_id=BOB, payment_id=payment.payment_id, repo=repo)

@@ -1,0 +1,56 @@
+"""Helpers for webhook tests: payments with links, and signed deliveries to the endpoint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.test import Client
+from django.urls import reverse
+
+from payments.domain import Payment, PaymentStatus
+from payments.repository import PaymentRepository, Totals
+from tests.factories import ALICE
+from tests.truelayer.fakes import WebhookSigner
+
+
+def payment_with_link(
+    repo: PaymentRepository, n: int = 1, *, amount: str = "10.00", currency: str = "GBP"
+) -> Payment:
+    payment = repo.create_payment(
+        user_id=ALICE, amount=Decimal(amount), currency=currency, reference=f"INV {n}"
+    )
+    return repo.set_link(
+        user_id=ALICE,
+        payment_id=payment.payment_id,
+        link_id=f"link-{payment.payment_id}",
+        link_url=f"https://payment.truelayer-sandbox.com/link/{payment.payment_id}",
+        response={"id": f"link-{payment.payment_id}"},
+    )
+
+
+def post(client: Client, signer: WebhookSigner, body: bytes, **sign: str) -> tuple[int, str]:
+    headers = signer.sign(body, path=reverse("payments:webhook"), **sign)
+    response = client.post(
+        reverse("payments:webhook"),
+        data=body,
+        content_type=headers.pop("Content-Type"),
+        headers=headers,
+    )
+    return response.status_code, response.content.decode()
+
+
+def brute_force_totals(repo: PaymentRepository) -> dict[tuple[PaymentStatus, str], Totals]:
+    totals: dict[tuple[PaymentStatus, str], Totals] = {}
+    for payment in repo.iter_payments(user_id=ALICE):
+        key = (payment.status, payment.currency)
+        totals[key] = totals.get(key, Totals()) + Totals(1, payment.amount)
+    return totals
+
+
+def stats_totals(repo: PaymentRepository) -> dict[tuple[PaymentStatus, str], Totals]:
+    now = datetime.now(UTC)
+    stats = repo.payment_stats(
+        user_id=ALICE, start=now - timedelta(days=2), end=now + timedelta(days=1)
+    )
+    return {key: value for key, value in stats.totals.items() if value.count}

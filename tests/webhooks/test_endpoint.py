@@ -1,0 +1,311 @@
+"""The webhook endpoint: only requests signed with a key from an allow-listed JWKS change
+anything; each event is applied once, forward only; unknown payments are acknowledged."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from payments.domain import PaymentStatus
+from payments.repository import PaymentRepository
+from tests.factories import ALICE
+from tests.truelayer.fakes import SANDBOX_JKU, WebhookSigner, event_body
+from tests.webhooks.helpers import payment_with_link, post
+
+
+@pytest.fixture
+def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
+    """TrueLayer's sandbox webhook key, its JWKS served at the allow-listed sandbox jku."""
+    signer = WebhookSigner()
+    truelayer.add(responses.GET, SANDBOX_JKU, json=signer.jwks())
+    return signer
+
+
+def jwks_fetches(truelayer: responses.RequestsMock) -> int:
+    return sum(1 for c in truelayer.calls if "jwks" in c.request.url)
+
+
+def created(payment_link_id: str, tl_id: str = "tl-pay-1") -> bytes:
+    return event_body(
+        "payment_link_payment_created",
+        payment_link_id=payment_link_id,
+        payment={"id": tl_id, "status": "authorization_required"},
+    )
+
+
+def test_signed_events_link_the_payment_and_move_it_to_executed(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+
+    assert post(client, signer, created(payment.payment_link_id))[0] == 200
+    body = event_body(
+        "payment_executed", payment_id="tl-pay-1", executed_at="2026-01-01T10:00:00.000Z"
+    )
+    assert post(client, signer, body)[0] == 200
+
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.truelayer_payment_id == "tl-pay-1"
+    assert stored.status is PaymentStatus.EXECUTED
+    assert [h.status for h in stored.history] == [
+        PaymentStatus.PENDING,
+        PaymentStatus.AUTHORIZATION_REQUIRED,
+        PaymentStatus.EXECUTED,
+    ]
+    assert stored.history[-1].source == "webhook payment_executed"
+
+
+def test_payment_failed_stores_stage_and_reason(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    post(client, signer, created(payment.payment_link_id))
+    body = event_body(
+        "payment_failed",
+        payment_id="tl-pay-1",
+        failure_stage="authorizing",
+        failure_reason="a_reason_nobody_documented",
+    )
+    assert post(client, signer, body)[0] == 200
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.status is PaymentStatus.FAILED
+    assert (stored.failure_stage, stored.failure_reason) == (
+        "authorizing",
+        "a_reason_nobody_documented",
+    )
+
+
+def test_tampered_body_is_refused_and_changes_nothing(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    body = created(payment.payment_link_id)
+    headers = signer.sign(body, path=reverse("payments:webhook"))
+    tampered = body.replace(b"tl-pay-1", b"tl-pay-2")
+
+    response = client.post(
+        reverse("payments:webhook"),
+        data=tampered,
+        content_type="application/json",
+        headers={k: v for k, v in headers.items() if k != "Content-Type"},
+    )
+
+    assert response.status_code == 401
+    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+
+
+def test_tampered_timestamp_header_is_refused(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    body = created(payment.payment_link_id)
+    headers = signer.sign(body, path=reverse("payments:webhook"))
+    headers["X-Tl-Webhook-Timestamp"] = "2026-01-01T10:00:01Z"
+    response = client.post(
+        reverse("payments:webhook"),
+        data=body,
+        content_type=headers.pop("Content-Type"),
+        headers=headers,
+    )
+    assert response.status_code == 401
+    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+
+
+def test_signature_for_another_path_is_refused(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    body = created(payment.payment_link_id)
+    headers = signer.sign(body, path="/somewhere-else/")
+    response = client.post(
+        reverse("payments:webhook"),
+        data=body,
+        content_type=headers.pop("Content-Type"),
+        headers=headers,
+    )
+    assert response.status_code == 401
+
+
+def test_foreign_jku_is_refused_without_fetching_it(
+    repo: PaymentRepository, truelayer: responses.RequestsMock, client: Client
+) -> None:
+    attacker = WebhookSigner(jku="https://attacker.example/.well-known/jwks")
+    truelayer.add(responses.GET, attacker.jku, json=attacker.jwks())
+    payment = payment_with_link(repo)
+
+    status, _ = post(client, attacker, created(payment.payment_link_id))
+
+    assert status == 401
+    assert jwks_fetches(truelayer) == 0
+    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+
+
+def test_simulator_jku_is_refused_outside_simulator_mode(
+    repo: PaymentRepository, client: Client
+) -> None:
+    from simulator.delivery import signed_request
+
+    payment = payment_with_link(repo)
+    path, headers, body = signed_request(json.loads(created(payment.payment_link_id)))
+    response = client.post(
+        path, data=body, content_type=headers.pop("Content-Type"), headers=headers
+    )
+    assert response.status_code == 401
+    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+
+
+def test_key_not_in_the_allowed_jwks_is_refused(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    impostor = WebhookSigner(jku=SANDBOX_JKU, kid=signer.kid)  # same kid, another key
+    payment = payment_with_link(repo)
+    assert post(client, impostor, created(payment.payment_link_id))[0] == 401
+
+
+@pytest.mark.parametrize(
+    "signature", ["", "not-a-jws", "e30..AAAA", "eyJhbGciOiJub25lIn0..", "a.b.c"]
+)
+def test_missing_or_malformed_signatures_are_refused(
+    repo: PaymentRepository, client: Client, signature: str
+) -> None:
+    payment = payment_with_link(repo)
+    headers = {"X-Tl-Webhook-Timestamp": "2026-01-01T10:00:00Z"}
+    if signature:
+        headers["Tl-Signature"] = signature
+    response = client.post(
+        reverse("payments:webhook"),
+        data=created(payment.payment_link_id),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code in (400, 401)
+    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+
+
+def test_signed_body_that_is_not_an_event_is_a_bad_request(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    assert post(client, signer, b"[1, 2, 3]")[0] == 400
+    assert post(client, signer, b"not json")[0] == 400
+
+
+def test_get_is_not_allowed(client: Client) -> None:
+    assert client.get(reverse("payments:webhook")).status_code == 405
+
+
+def test_replayed_event_id_is_acknowledged_and_changes_nothing(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    post(client, signer, created(payment.payment_link_id))
+    executed = event_body("payment_executed", payment_id="tl-pay-1")
+    assert post(client, signer, executed)[0] == 200
+    before = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+
+    status, text = post(client, signer, executed)
+
+    assert status == 200
+    assert "duplicate" in text
+    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == before
+
+
+def test_late_event_never_moves_the_status_back(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    post(client, signer, created(payment.payment_link_id))
+    post(client, signer, event_body("payment_settled", payment_id="tl-pay-1"))
+
+    assert post(client, signer, event_body("payment_authorized", payment_id="tl-pay-1"))[0] == 200
+    assert post(client, signer, event_body("payment_executed", payment_id="tl-pay-1"))[0] == 200
+
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.status is PaymentStatus.SETTLED
+    assert [h.status for h in stored.history][-1] is PaymentStatus.SETTLED
+
+
+def test_events_for_unknown_payments_are_acknowledged(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    assert post(client, signer, event_body("payment_executed", payment_id="nobody"))[0] in (
+        200,
+        202,
+    )
+    assert post(client, signer, created("link-nobody"))[0] in (200, 202)
+    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+
+
+def test_link_disabled_with_no_payment_marks_it_expired(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    body = event_body(
+        "payment_link_disabled",
+        payment_link_id=payment.payment_link_id,
+        disablement_reason="expired",
+        disabled_at="2026-01-02T10:00:00Z",
+    )
+    assert post(client, signer, body)[0] == 200
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.status is PaymentStatus.EXPIRED
+
+
+def test_link_disabled_after_a_payment_leaves_the_payment_status(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    payment = payment_with_link(repo)
+    post(client, signer, created(payment.payment_link_id))
+    post(client, signer, event_body("payment_executed", payment_id="tl-pay-1"))
+    body = event_body(
+        "payment_link_disabled",
+        payment_link_id=payment.payment_link_id,
+        disablement_reason="payment_completed",
+    )
+    assert post(client, signer, body)[0] == 200
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.status is PaymentStatus.EXECUTED
+
+
+def test_jwks_is_cached_and_refetched_once_for_a_new_kid(
+    repo: PaymentRepository, truelayer: responses.RequestsMock, client: Client
+) -> None:
+    old, new = WebhookSigner(), WebhookSigner()
+    truelayer.add(responses.GET, SANDBOX_JKU, json=old.jwks())
+    payment = payment_with_link(repo)
+    post(client, old, event_body("payment_executed", payment_id="x1"))
+    post(client, old, event_body("payment_executed", payment_id="x2"))
+    assert jwks_fetches(truelayer) == 1
+
+    # TrueLayer rotates its key: the new kid triggers one refetch, then verifies.
+    truelayer.replace(responses.GET, SANDBOX_JKU, json=new.jwks())
+    assert post(client, new, created(payment.payment_link_id))[0] == 200
+    assert jwks_fetches(truelayer) == 2
+    # Unknown kids do not make us fetch again and again.
+    stranger = WebhookSigner()
+    assert post(client, stranger, event_body("payment_executed", payment_id="x3"))[0] == 401
+    assert jwks_fetches(truelayer) == 2
+
+
+def test_unreachable_jwks_asks_truelayer_to_retry_later(
+    repo: PaymentRepository, truelayer: responses.RequestsMock, client: Client
+) -> None:
+    signer = WebhookSigner()
+    truelayer.add(responses.GET, SANDBOX_JKU, status=503)
+    assert post(client, signer, event_body("payment_executed", payment_id="x"))[0] == 503
+
+
+@override_settings(TRUELAYER_WEBHOOK_JKU_ALLOWLIST=[])
+def test_empty_allow_list_refuses_everything(
+    repo: PaymentRepository, signer: WebhookSigner, client: Client
+) -> None:
+    assert post(client, signer, event_body("payment_executed", payment_id="x"))[0] == 401
