@@ -1,0 +1,122 @@
+"""Statistics stay exactly equal to a brute-force count through any sequence of events
+(duplicates, out of order), and concurrent deliveries for one payment end in the right status."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from typing import Any
+
+import pytest
+import responses
+from django.test import Client
+
+from payments import services
+from payments.domain import PaymentStatus
+from payments.repository import PaymentRepository
+from tests.factories import ALICE
+from tests.truelayer.fakes import SANDBOX_JKU, WebhookSigner
+from tests.webhooks.helpers import brute_force_totals, payment_with_link, post, stats_totals
+
+PAYMENT_EVENTS = ["payment_authorized", "payment_executed", "payment_settled", "payment_failed"]
+
+
+def event(event_type: str, **fields: Any) -> dict[str, Any]:
+    return {"type": event_type, "event_version": 1, "event_id": str(uuid.uuid4()), **fields}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_stats_match_a_brute_force_count_after_random_events(
+    repo: PaymentRepository, seed: int
+) -> None:
+    rng = random.Random(seed)
+    payments = [
+        payment_with_link(
+            repo,
+            i,
+            amount=f"{rng.randint(1, 500)}.{rng.randint(0, 99):02d}",
+            currency=rng.choice(["GBP", "EUR"]),
+        )
+        for i in range(6)
+    ]
+    events: list[dict[str, Any]] = []
+    for i, payment in enumerate(payments):
+        events.append(
+            event(
+                "payment_link_payment_created",
+                payment_link_id=payment.payment_link_id,
+                payment={"id": f"tl-{i}"},
+            )
+        )
+        if rng.random() < 0.2:
+            events.append(event("payment_link_disabled", payment_link_id=payment.payment_link_id))
+        for _ in range(rng.randint(1, 5)):
+            failure = {"failure_stage": "authorizing", "failure_reason": "rejected"}
+            kind = rng.choice(PAYMENT_EVENTS)
+            events.append(
+                event(kind, payment_id=f"tl-{i}", **(failure if kind == "payment_failed" else {}))
+            )
+    # Out of order, and some delivered twice.
+    rng.shuffle(events)
+    events += rng.sample(events, k=len(events) // 3)
+
+    for one in events:
+        services.webhook_event_apply(event=one, repo=repo)
+        assert stats_totals(repo) == brute_force_totals(repo)
+
+    assert sum(t.count for t in stats_totals(repo).values()) == len(payments)
+
+
+@pytest.fixture
+def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
+    signer = WebhookSigner()
+    truelayer.add(responses.GET, SANDBOX_JKU, json=signer.jwks())
+    return signer
+
+
+def test_twenty_concurrent_deliveries_end_in_the_right_final_status(
+    dynamodb_local_repo: PaymentRepository, signer: WebhookSigner
+) -> None:
+    repo = dynamodb_local_repo
+    payment = payment_with_link(repo)
+    other = payment_with_link(repo, 2)
+    repo.set_truelayer_payment_id(
+        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-storm"
+    )
+    kinds = ["payment_authorized", "payment_executed", "payment_settled"]
+    unique = [event(kinds[i % 3], payment_id="tl-storm") for i in range(14)]
+    bodies = [json.dumps(e).encode() for e in unique]
+    bodies += bodies[:6]  # six replays of the same event ids, racing the originals
+    random.Random(7).shuffle(bodies)
+    assert len(bodies) == 20
+
+    barrier = threading.Barrier(len(bodies))
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def deliver(body: bytes) -> None:
+        client = Client()
+        barrier.wait()
+        status, _ = post(client, signer, body)
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=deliver, args=(b,)) for b in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [200] * 20
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.status is PaymentStatus.SETTLED
+    # Each status at most once in the history: no event was applied twice.
+    moves = [h.status for h in stored.history]
+    assert len(moves) == len(set(moves))
+    assert moves[-1] is PaymentStatus.SETTLED
+    untouched = repo.get_payment(user_id=ALICE, payment_id=other.payment_id)
+    assert untouched is not None and untouched.status is PaymentStatus.PENDING
+    assert stats_totals(repo) == brute_force_totals(repo)
