@@ -1,0 +1,208 @@
+"""The "New payment" page, "Try again" and "Refresh status": validation next to each field
+before anything is stored or sent, one payment per submission, merchants see only their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import responses
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from payments.domain import PaymentStatus
+from payments.repository import PaymentRepository
+from tests.factories import ALICE, BOB, sign_in
+from tests.truelayer.fakes import LINKS_URL, link_created, problem
+from tests.truelayer.fakes import truelayer as truelayer  # noqa: F401  (fixture)
+
+API = "https://api.truelayer-sandbox.com"
+VALID = {"amount": "12.50", "currency": "GBP", "reference": "INV-1", "submission_token": "a" * 32}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def alice(client: Client, db: None) -> Client:
+    sign_in(client, ALICE)
+    return client
+
+
+def link_posts(mock: responses.RequestsMock) -> int:
+    return sum(1 for c in mock.calls if c.request.url == LINKS_URL)
+
+
+def test_new_page_needs_a_signed_in_merchant(client: Client, db: None) -> None:
+    response = client.get(reverse("payments:new"))
+    assert response.status_code == 302
+    assert "next=" in response["Location"]
+
+
+def test_new_page_shows_the_form_with_a_submission_token(alice: Client) -> None:
+    page = alice.get(reverse("payments:new")).content.decode()
+    assert 'name="submission_token"' in page
+    assert 'name="amount"' in page
+
+
+def test_valid_submit_creates_the_payment_and_lands_on_its_page(
+    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created())
+
+    response = alice.post(reverse("payments:new"), VALID)
+
+    (payment,) = repo.list_payments(user_id=ALICE).items
+    assert response.status_code == 302
+    assert response["Location"] == reverse("payments:detail", args=[payment.payment_id])
+    assert payment.payment_link_id == "link-1"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("amount", "0", "greater than zero"),
+        ("amount", "-5", "greater than zero"),
+        ("amount", "12.345", "at most 2 decimal places"),
+        ("amount", "abc", "is not an amount"),
+        ("amount", "10000.01", "The most one payment link can ask for"),
+        ("amount", "12,50", "is not an amount"),
+        ("reference", "INV(1)", "Use only letters"),
+        ("reference", "A" * 19, "at most 18 characters"),
+        ("reference", "", "required"),
+        ("payer_email", "not-an-email", "valid email"),
+        ("currency", "USD", "Select a valid choice"),
+        ("expires_at", "2020-01-01T10:00", "at least 15 minutes from now"),
+    ],
+)
+def test_invalid_input_is_refused_next_to_its_field_and_nothing_is_stored_or_sent(
+    alice: Client,
+    repo: PaymentRepository,
+    truelayer: responses.RequestsMock,
+    field: str,
+    value: str,
+    message: str,
+) -> None:
+    response = alice.post(reverse("payments:new"), {**VALID, field: value})
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert list(errors) == [field]
+    assert message in " ".join(errors[field])
+    # Shown right under its own field.
+    assert (
+        f'<p class="field-error" id="id_{field}-error" role="alert">' in response.content.decode()
+    )
+    assert repo.list_payments(user_id=ALICE).items == []
+    assert link_posts(truelayer) == 0
+
+
+def test_maximum_amount_follows_the_setting(
+    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock, settings: object
+) -> None:
+    from decimal import Decimal
+
+    settings.PAYMENTS_MAX_AMOUNT = Decimal("50")  # type: ignore[attr-defined]
+    response = alice.post(reverse("payments:new"), {**VALID, "amount": "50.01"})
+    assert response.status_code == 400
+    assert "£50.00" in " ".join(response.context["form"].errors["amount"])
+
+
+def test_double_submit_creates_one_payment_and_lands_both_on_it(
+    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created())
+
+    first = alice.post(reverse("payments:new"), VALID)
+    second = alice.post(reverse("payments:new"), VALID)
+
+    assert first["Location"] == second["Location"]
+    assert len(repo.list_payments(user_id=ALICE).items) == 1
+    assert link_posts(truelayer) == 1
+
+
+def test_link_failure_shows_why_and_try_again_creates_it(
+    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(
+        responses.POST, LINKS_URL, json=problem(503, "Service Unavailable", "trace-xyz"), status=503
+    )
+    response = alice.post(reverse("payments:new"), VALID, follow=True)
+    page = response.content.decode()
+    assert "could not be created" in page
+    assert "Service Unavailable" in page
+    assert "trace-xyz" in page
+    assert "Try again" in page
+
+    (payment,) = repo.list_payments(user_id=ALICE).items
+    truelayer.replace(responses.POST, LINKS_URL, json=link_created("link-ok"))
+    alice.post(reverse("payments:retry_link", args=[payment.payment_id]))
+
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None and stored.payment_link_id == "link-ok"
+
+
+def test_another_merchants_payment_is_not_found(
+    client: Client, repo: PaymentRepository, truelayer: responses.RequestsMock, db: None
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=problem(400, "Invalid Parameters"), status=400)
+    sign_in(client, ALICE)
+    client.post(reverse("payments:new"), VALID)
+    (payment,) = repo.list_payments(user_id=ALICE).items
+    client.logout()
+    sign_in(client, BOB, "Bob Merchant")
+
+    assert client.post(reverse("payments:retry_link", args=[payment.payment_id])).status_code == 404
+    assert client.post(reverse("payments:refresh", args=[payment.payment_id])).status_code == 404
+
+
+def test_retry_and_refresh_refuse_get(alice: Client) -> None:
+    assert alice.get(reverse("payments:retry_link", args=["x"])).status_code == 405
+    assert alice.get(reverse("payments:refresh", args=["x"])).status_code == 405
+
+
+def test_refresh_applies_truelayer_status_forward_only(
+    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created("link-r"))
+    alice.post(reverse("payments:new"), VALID)
+    (payment,) = repo.list_payments(user_id=ALICE).items
+    truelayer.add(
+        responses.GET,
+        f"{API}/v3/payment-links/link-r/payments",
+        json={
+            "items": [{"id": "tl-r", "status": "executed", "created_at": "2026-01-01T10:00:00Z"}]
+        },
+    )
+    truelayer.add(
+        responses.GET, f"{API}/v3/payments/tl-r", json={"id": "tl-r", "status": "executed"}
+    )
+
+    response = alice.post(reverse("payments:refresh", args=[payment.payment_id]))
+
+    assert response.status_code == 302
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    assert stored.status is PaymentStatus.EXECUTED
+    assert stored.truelayer_payment_id == "tl-r"
+    assert stored.provider_responses["get_payment"]["status"] == "executed"
+
+
+def test_refresh_failure_is_shown_not_raised(
+    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created("link-f"))
+    alice.post(reverse("payments:new"), VALID)
+    (payment,) = repo.list_payments(user_id=ALICE).items
+    truelayer.add(
+        responses.GET,
+        f"{API}/v3/payment-links/link-f/payments",
+        json=problem(500, "Internal Server Error", "trace-500"),
+        status=500,
+    )
+    response = alice.post(reverse("payments:refresh", args=[payment.payment_id]), follow=True)
+    assert "trace-500" in response.content.decode()
