@@ -1,0 +1,60 @@
+"""A merchant creates a payment, the payer pays it on the simulator's page, and the merchant
+sees it executed on the payments list: the whole loop a newcomer tries after `make run`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from playwright.sync_api import Page, expect
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from tests.factories import ALICE, sign_in
+
+pytestmark = pytest.mark.browser
+
+SIMULATOR_JKU = "https://simulator.payments-dashboard.invalid/.well-known/jwks"
+
+
+def test_create_pay_on_the_simulator_and_see_it_executed(
+    page: Page, live_app: str, settings: SettingsWrapper, transactional_db: None
+) -> None:
+    settings.DEBUG = True
+    settings.TRUELAYER_MODE = "simulator"
+    settings.TRUELAYER_SIMULATOR_BASE_URL = live_app
+    settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST = [SIMULATOR_JKU]
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    client = Client()
+    sign_in(client, ALICE)
+    page.context.add_cookies(
+        [
+            {
+                "name": django_settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                "url": live_app,
+            }
+        ]
+    )
+
+    page.goto(f"{live_app}/payments/new/")
+    page.get_by_label("Amount").fill("42.10")
+    page.get_by_label("Reference").fill("BROWSER-1")
+    page.get_by_role("button", name="Create payment link").click()
+
+    expect(page).to_have_url(re.compile(r"/payments/[0-9A-Z]{26}/$"))
+    link = page.locator("#payment-link").input_value()
+    assert link.startswith(f"{live_app}/simulator/pay/")
+
+    page.goto(link)
+    expect(page.get_by_test_id("simulator-banner")).to_contain_text("SIMULATOR")
+    expect(page.get_by_test_id("amount")).to_contain_text("42.10 GBP")
+    expect(page.get_by_test_id("reference")).to_have_text("BROWSER-1")
+    page.get_by_role("button", name="Authorise payment").click()
+    expect(page.get_by_test_id("payment-status")).to_have_text("executed")
+
+    page.goto(f"{live_app}/")
+    row = page.locator("tr", has_text="BROWSER-1")
+    expect(row).to_contain_text("Executed")
