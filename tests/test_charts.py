@@ -1,0 +1,53 @@
+"""The server-rendered SVG chart of daily amounts."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from payments import charts
+from payments.domain import PaymentStatus
+from payments.repository import DailyTotals, Totals
+
+S = PaymentStatus
+
+
+def days() -> list[DailyTotals]:
+    return [
+        DailyTotals(date(2026, 1, 1), {(S.SETTLED, "GBP"): Totals(2, Decimal("30.00"))}),
+        DailyTotals(date(2026, 1, 2), {}),
+        DailyTotals(
+            date(2026, 1, 3),
+            {
+                (S.FAILED, "GBP"): Totals(1, Decimal("5.00")),
+                (S.EXECUTED, "GBP"): Totals(1, Decimal("10.00")),
+                (S.SETTLED, "EUR"): Totals(1, Decimal("99.00")),
+            },
+        ),
+    ]
+
+
+def test_chart_is_standalone_svg_with_a_bar_per_day_and_titles() -> None:
+    svg = str(charts.daily_amounts_svg(days(), "GBP"))
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.count('<g class="bar">') == 3
+    assert "1 Jan: £30.00 in 2" in svg
+    assert "Failed: £5.00 (1)" in svg
+    assert "http://" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_currencies_are_never_added_together() -> None:
+    rows = charts.day_rows(days(), "GBP")
+    assert [r.total for r in rows] == [Decimal("30.00"), Decimal(0), Decimal("15.00")]
+    assert charts.currencies_in(days()) == ["EUR", "GBP"]
+
+
+def test_axis_top_is_a_round_number_above_the_largest_day() -> None:
+    assert charts.nice_ceiling(Decimal("30")) == Decimal("50")
+    assert charts.nice_ceiling(Decimal("120")) == Decimal("200")
+    assert charts.nice_ceiling(Decimal("0")) == Decimal("1")
+
+
+def test_empty_range_still_draws_axes() -> None:
+    svg = str(charts.daily_amounts_svg([DailyTotals(date(2026, 1, 1), {})], "GBP"))
+    assert "<line" in svg and 'class="series-' not in svg

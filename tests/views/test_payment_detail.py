@@ -1,0 +1,120 @@
+"""The payment detail page: facts, link with QR code, failure in words, timeline, raw answers."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from payments.domain import PaymentStatus
+from payments.repository import PaymentRepository
+from tests.factories import ALICE, BOB, make_payments
+from tests.views.conftest import DEPENDENCY_PAGE_BROKEN, HTMX, database_down
+
+S = PaymentStatus
+
+
+def test_detail_shows_amount_status_reference_times_and_ids(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    (payment,) = make_payments(repo, ALICE, 1)
+    repo.set_truelayer_payment_id(
+        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-pay-123456"
+    )
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert "£10.00" in page and "INV 0" in page and "Pending" in page
+    assert "1 Jan 2026, 09:00:00 GMT" in page
+    assert f'data-copy="{payment.payment_id}"' in page
+    assert 'data-copy="tl-pay-123456"' in page
+
+
+def test_payment_link_has_a_copy_button_and_a_server_made_qr_code(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    (payment,) = make_payments(repo, ALICE, 1)
+    repo.set_link(
+        user_id=ALICE,
+        payment_id=payment.payment_id,
+        link_id="link-abc123",
+        link_url="https://payment.truelayer-sandbox.com/links/abc",
+        response={"id": "link-abc123", "uri": "https://payment.truelayer-sandbox.com/links/abc"},
+    )
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert 'data-copy="https://payment.truelayer-sandbox.com/links/abc"' in page
+    assert 'src="data:image/svg+xml' in page
+    assert 'data-copy="link-abc123"' in page
+    assert "<details" in page and "create_link" in page  # raw provider answer, collapsed
+
+
+def test_failure_reason_is_explained_in_words(alice: Client, repo: PaymentRepository) -> None:
+    (payment,) = make_payments(repo, ALICE, 1)
+    repo.update_status(
+        user_id=ALICE,
+        payment_id=payment.payment_id,
+        status=S.FAILED,
+        source="webhook payment_failed",
+        failure_stage="authorizing",
+        failure_reason="insufficient_funds",
+    )
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert "did not have enough money" in page
+    assert "while the payer was authorising it" in page
+
+
+def test_unknown_failure_reason_is_shown_as_it_came(alice: Client, repo: PaymentRepository) -> None:
+    (payment,) = make_payments(repo, ALICE, 1)
+    repo.update_status(
+        user_id=ALICE,
+        payment_id=payment.payment_id,
+        status=S.FAILED,
+        source="webhook",
+        failure_reason="brand_new_reason",
+    )
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert "brand_new_reason" in page
+
+
+def test_history_is_a_timeline_newest_first(alice: Client, repo: PaymentRepository) -> None:
+    (payment,) = make_payments(repo, ALICE, 1, statuses=(S.EXECUTED,))
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    timeline = page.split('class="timeline"', 1)[1]
+    assert timeline.index("Executed") < timeline.index("Pending")
+
+
+def test_unfinished_payment_polls_its_status_and_a_final_one_does_not(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    pending, settled = make_payments(repo, ALICE, 2, statuses=(S.PENDING, S.SETTLED))
+    page = alice.get(f"/payments/{pending.payment_id}/").content.decode()
+    assert 'hx-trigger="every 3s"' in page
+    page = alice.get(f"/payments/{settled.payment_id}/").content.decode()
+    assert "hx-trigger=" not in page.split('id="status-panel"', 1)[1].split(">", 1)[0]
+
+
+def test_link_actions_partial_is_included(alice: Client, repo: PaymentRepository) -> None:
+    (payment,) = make_payments(repo, ALICE, 1)
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert f'id="link-actions-{payment.payment_id}"' in page
+
+
+def test_htmx_request_gets_the_status_panel_only(alice: Client, repo: PaymentRepository) -> None:
+    (payment,) = make_payments(repo, ALICE, 1)
+    body = alice.get(f"/payments/{payment.payment_id}/", **HTMX).content.decode()
+    assert "<html" not in body and 'id="status-panel"' in body
+
+
+@pytest.mark.parametrize("payment_id", ["does-not-exist", "01ARZ3NDEKTSV4RRFFQ69G5FAV"])
+def test_unknown_payment_is_404(alice: Client, repo: PaymentRepository, payment_id: str) -> None:
+    assert alice.get(f"/payments/{payment_id}/").status_code == 404
+
+
+def test_another_merchants_payment_is_404(alice: Client, repo: PaymentRepository) -> None:
+    (theirs,) = make_payments(repo, BOB, 1)
+    assert alice.get(f"/payments/{theirs.payment_id}/").status_code == 404
+
+
+@DEPENDENCY_PAGE_BROKEN
+def test_failing_database_shows_the_dependency_page_with_503(
+    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PaymentRepository, "get_payment", database_down)
+    assert alice.get("/payments/01ARZ3NDEKTSV4RRFFQ69G5FAV/").status_code == 503

@@ -1,0 +1,67 @@
+"""CSV export: exactly the filtered payments, streamed, with zone-labelled ISO times."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.test import Client
+
+from payments.domain import PaymentStatus
+from payments.repository import PaymentRepository
+from tests.factories import ALICE, BOB, make_payments
+from tests.views.conftest import DEPENDENCY_PAGE_BROKEN, database_down
+
+S = PaymentStatus
+
+
+def rows(response: StreamingHttpResponse) -> list[list[str]]:
+    text = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_export_streams_exactly_the_filtered_payments(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    made = make_payments(repo, ALICE, 6, statuses=(S.PENDING, S.FAILED), currencies=("GBP", "EUR"))
+    make_payments(repo, BOB, 3, statuses=(S.FAILED,))
+    response = alice.get("/export.csv?status=failed&currency=EUR")
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    table = rows(response)
+    header, body = table[0], table[1:]
+    assert header[:6] == [
+        "payment_id",
+        "created_at (Europe/London)",
+        "updated_at (Europe/London)",
+        "status",
+        "amount",
+        "currency",
+    ]
+    expected = [
+        p.payment_id for p in reversed(made) if p.status == S.FAILED and p.currency == "EUR"
+    ]
+    assert [r[0] for r in body] == expected
+    assert body[0][1].endswith("+00:00") and body[0][4] == "15.00" and body[0][5] == "EUR"
+
+
+def test_export_ignores_the_page_cursor(alice: Client, repo: PaymentRepository) -> None:
+    make_payments(repo, ALICE, 3)
+    assert len(rows(alice.get("/export.csv?cursor=anything"))) == 4
+
+
+def test_export_with_a_bad_filter_shows_the_message(alice: Client, repo: PaymentRepository) -> None:
+    response = alice.get("/export.csv?status=nope")
+    assert response.status_code == 400
+    assert "Unknown status" in response.content.decode()
+
+
+@DEPENDENCY_PAGE_BROKEN
+def test_failing_database_shows_the_dependency_page_with_503(
+    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PaymentRepository, "list_payments", database_down)
+    assert alice.get("/export.csv").status_code == 503

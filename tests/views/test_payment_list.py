@@ -1,0 +1,233 @@
+"""The payments list: page and fragments, filters, cursor pages, search and empty states."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from payments.domain import PaymentStatus
+from payments.repository import PaymentRepository
+from tests.factories import ALICE, BOB, make_payments
+from tests.views.conftest import DEPENDENCY_PAGE_BROKEN, HTMX, database_down
+
+S = PaymentStatus
+
+
+def html(response: object) -> str:
+    return response.content.decode()  # type: ignore[attr-defined]
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client: Client, db: None) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_list_shows_newest_first_with_money_time_zone_status_and_short_id(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    made = make_payments(repo, ALICE, 3, statuses=(S.PENDING, S.SETTLED, S.FAILED))
+    page = html(alice.get("/"))
+    assert "<html" in page
+    positions = [page.index(f"INV {i}") for i in (2, 1, 0)]
+    assert positions == sorted(positions), "newest first"
+    assert "£12.00" in page
+    assert "Europe/London" in page
+    assert "1 Jan 2026, 09:00" in page  # 09:00 UTC is 09:00 in London in winter
+    assert "Settled" in page and "Failed" in page
+    assert f'data-copy="{made[0].payment_id}"' in page
+    assert "…" + made[0].payment_id[-6:] in page
+
+
+def test_htmx_request_gets_only_the_results_fragment(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    make_payments(repo, ALICE, 2)
+    response = alice.get("/?status=pending", **HTMX)
+    assert response.status_code == 200
+    assert "<html" not in html(response)
+    assert 'id="results"' in html(response)
+    assert "HX-Request" in response["Vary"]
+
+
+def test_history_restore_request_gets_the_full_page(alice: Client, repo: PaymentRepository) -> None:
+    response = alice.get("/?status=pending", **HTMX, HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" in html(response)
+
+
+def test_filters_by_several_statuses(alice: Client, repo: PaymentRepository) -> None:
+    make_payments(repo, ALICE, 6, statuses=(S.PENDING, S.SETTLED, S.FAILED))
+    page = html(alice.get("/?status=settled&status=failed"))
+    assert "INV 1" in page and "INV 2" in page and "INV 4" in page and "INV 5" in page
+    assert "INV 0<" not in page and "INV 3<" not in page
+    assert 'value="settled" checked' in page and 'value="failed" checked' in page
+
+
+def test_filters_by_currency_and_custom_date_range(alice: Client, repo: PaymentRepository) -> None:
+    make_payments(
+        repo,
+        ALICE,
+        4,
+        currencies=("GBP", "EUR"),
+        step=timedelta(days=1),
+        start=datetime(2026, 1, 1, 12, tzinfo=UTC),
+    )
+    page = html(alice.get("/?currency=eur&range=custom&start=2026-01-02&end=2026-01-03"))
+    assert "INV 1" in page  # EUR on 2 Jan
+    assert "INV 3" not in page  # EUR on 4 Jan: outside the range
+    assert "INV 0" not in page and "INV 2" not in page  # GBP
+
+
+def test_dates_without_a_preset_are_a_custom_range(alice: Client, repo: PaymentRepository) -> None:
+    make_payments(repo, ALICE, 3, step=timedelta(days=1))
+    page = html(alice.get("/?start=2026-01-02&end=2026-01-02"))
+    assert "INV 1" in page and "INV 0" not in page and "INV 2" not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("status=paid", "Unknown status &#x27;paid&#x27;"),
+        ("range=custom&start=2026-02-01&end=2026-01-01", "The end date is before the start date"),
+        ("range=custom&start=01/02/2026", "Enter the start date as YYYY-MM-DD"),
+        ("range=fortnight", "Unknown date range"),
+        ("currency=USD", "Unsupported currency"),
+        ("cursor=not-a-real-cursor", "That page link is not valid"),
+        ("q=%C2%A312.505", "is not an amount we can search for"),
+    ],
+)
+def test_bad_filter_value_gives_the_page_with_a_clear_message(
+    alice: Client, repo: PaymentRepository, query: str, message: str
+) -> None:
+    response = alice.get(f"/?{query}")
+    assert response.status_code == 400
+    assert message in html(response)
+    assert "<html" in html(response)
+    fragment = alice.get(f"/?{query}", **HTMX)
+    assert fragment.status_code == 400 and message in html(fragment)
+
+
+def test_load_more_continues_with_the_cursor_and_appends_rows(
+    alice: Client, repo: PaymentRepository, settings: object
+) -> None:
+    settings.PAYMENTS_PAGE_SIZE = 2  # type: ignore[attr-defined]
+    make_payments(repo, ALICE, 5)
+    first = alice.get("/")
+    assert 'id="load-more"' in html(first)
+    cursor_link = html(first).split('hx-get="/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    more = alice.get(f"/?{cursor_link}", **HTMX, HTTP_HX_TARGET="load-more")
+    assert more.status_code == 200
+    body = html(more)
+    assert "<table" not in body and "<html" not in body  # only rows to append
+    assert "INV 2" in body and "INV 1" in body and "INV 4" not in body
+    assert 'id="load-more"' in body  # one more page left
+
+
+def test_cursor_from_another_merchant_is_refused_with_a_message(
+    client: Client, db: None, repo: PaymentRepository, settings: object
+) -> None:
+    from tests.factories import sign_in
+
+    settings.PAYMENTS_PAGE_SIZE = 1  # type: ignore[attr-defined]
+    make_payments(repo, BOB, 3)
+    make_payments(repo, ALICE, 3)
+    bob_cursor = repo.list_payments(user_id=BOB, page_size=1).next_cursor
+    sign_in(client, ALICE)
+    response = client.get("/", {"cursor": bob_cursor})
+    assert response.status_code == 400
+    assert "That page link is not valid" in html(response)
+
+
+def test_search_finds_by_reference_amount_and_id_but_never_another_merchants(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    mine = make_payments(repo, ALICE, 3, reference="ACME {i}")
+    theirs = make_payments(repo, BOB, 3, reference="ACME {i}")
+    page = html(alice.get("/?q=acme"))
+    assert page.count('class="row-link"') == 3
+    assert theirs[0].payment_id not in page
+    by_amount = html(alice.get("/?q=11.00"))
+    assert by_amount.count('class="row-link"') == 1 and mine[1].payment_id in by_amount
+    by_id = html(alice.get(f"/?q={mine[2].payment_id}"))
+    assert mine[2].payment_id in by_id
+    other = html(alice.get(f"/?q={theirs[2].payment_id}"))
+    assert 'class="row-link"' not in other
+    assert f"/payments/{theirs[2].payment_id}/" not in other
+    assert "No payments match" in other
+
+
+def test_search_says_which_fields_it_searches_and_has_a_loading_indicator(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    page = html(alice.get("/"))
+    assert "Searches payment id, TrueLayer payment id, payment link id" in page
+    assert 'hx-trigger="input changed delay:300ms, search"' in page
+    assert 'hx-indicator="#search-indicator"' in page
+
+
+def test_search_that_ran_out_of_budget_offers_to_search_further_back(
+    alice: Client, repo: PaymentRepository, settings: object
+) -> None:
+    settings.PAYMENTS_SEARCH_BUDGET = 3  # type: ignore[attr-defined]
+    make_payments(repo, ALICE, 2, reference="NEEDLE {i}")
+    make_payments(repo, ALICE, 5, reference="HAY {i}", start=datetime(2026, 2, 1, tzinfo=UTC))
+    page = html(alice.get("/?q=needle"))
+    assert "This search stopped after reading 3 payments" in page
+    assert "Search further back" in page
+    link = page.split('hx-get="/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    further = html(alice.get(f"/?{link}", **HTMX, HTTP_HX_TARGET="load-more"))
+    assert "NEEDLE 1" in further
+
+
+def test_search_is_narrowed_by_the_filters(alice: Client, repo: PaymentRepository) -> None:
+    make_payments(repo, ALICE, 4, reference="ACME {i}", statuses=(S.PENDING, S.FAILED))
+    page = html(alice.get("/?q=acme&status=failed"))
+    assert page.count('class="row-link"') == 2
+
+
+def test_no_payments_yet_offers_to_create_one(alice: Client, repo: PaymentRepository) -> None:
+    page = html(alice.get("/"))
+    assert "No payments yet" in page
+    assert 'href="/payments/new/"' in page
+
+
+def test_nothing_matching_the_filters_offers_to_clear_them(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    make_payments(repo, ALICE, 2)
+    page = html(alice.get("/?status=settled"))
+    assert "No payments match these filters" in page
+    assert "Clear filters" in page
+
+
+def test_rows_of_unfinished_payments_poll_their_status_and_final_ones_do_not(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    pending, settled = make_payments(repo, ALICE, 2, statuses=(S.PENDING, S.SETTLED))
+    page = html(alice.get("/"))
+    assert f'hx-get="/payments/{pending.payment_id}/status/?shown=pending"' in page
+    assert f"/payments/{settled.payment_id}/status/" not in page
+
+
+def test_export_link_carries_the_current_filters(alice: Client, repo: PaymentRepository) -> None:
+    page = html(alice.get("/?status=failed&currency=GBP&q=x"))
+    assert 'href="/export.csv?status=failed&amp;currency=GBP"' in page
+
+
+@DEPENDENCY_PAGE_BROKEN
+def test_failing_database_shows_the_dependency_page_with_503(
+    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PaymentRepository, "list_payments", database_down)
+    response = alice.get("/")
+    assert response.status_code == 503
+    assert "cannot be reached" in html(response)
+    assert "Traceback" not in html(response)
+
+
+def test_amounts_are_shown_exactly(alice: Client, repo: PaymentRepository) -> None:
+    make_payments(repo, ALICE, 1, amount=Decimal("1234.5"), currencies=("EUR",))
+    assert "€1,234.50" in html(alice.get("/"))

@@ -1,0 +1,59 @@
+"""The status fragment polled by unfinished payments (list rows and the detail page)."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from payments.domain import PaymentStatus
+from payments.repository import PaymentRepository
+from tests.factories import ALICE, BOB, make_payments
+from tests.views.conftest import HTMX
+
+S = PaymentStatus
+
+
+def test_unchanged_status_answers_204_so_nothing_is_swapped(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    (payment,) = make_payments(repo, ALICE, 1)
+    response = alice.get(f"/payments/{payment.payment_id}/status/?shown=pending", **HTMX)
+    assert response.status_code == 204
+
+
+def test_changed_status_answers_the_new_badge_still_polling(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    (payment,) = make_payments(repo, ALICE, 1, statuses=(S.AUTHORIZING,))
+    response = alice.get(f"/payments/{payment.payment_id}/status/?shown=pending", **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200 and "Authorising" in body
+    assert 'hx-trigger="every 5s"' in body and "shown=authorizing" in body
+
+
+def test_final_status_answers_a_badge_without_a_trigger_so_polling_stops(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    (payment,) = make_payments(repo, ALICE, 1, statuses=(S.SETTLED,))
+    body = alice.get(f"/payments/{payment.payment_id}/status/?shown=executed", **HTMX)
+    text = body.content.decode()
+    assert "Settled" in text and "hx-trigger" not in text
+
+
+def test_detail_part_answers_the_whole_status_panel(alice: Client, repo: PaymentRepository) -> None:
+    (payment,) = make_payments(repo, ALICE, 1, statuses=(S.FAILED,))
+    text = alice.get(
+        f"/payments/{payment.payment_id}/status/?part=detail&shown=authorizing", **HTMX
+    ).content.decode()
+    assert 'id="status-panel"' in text and "Failed" in text and "hx-trigger" not in text
+
+
+def test_another_merchants_payment_status_is_404(alice: Client, repo: PaymentRepository) -> None:
+    (theirs,) = make_payments(repo, BOB, 1)
+    assert alice.get(f"/payments/{theirs.payment_id}/status/", **HTMX).status_code == 404
+
+
+def test_anonymous_poll_is_sent_to_sign_in_with_hx_redirect(
+    client: Client, db: None, repo: PaymentRepository
+) -> None:
+    response = client.get("/payments/01ARZ3NDEKTSV4RRFFQ69G5FAV/status/", **HTMX)
+    assert "/accounts/login/" in response["HX-Redirect"]
