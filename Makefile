@@ -20,8 +20,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: setup
 	$(PY) -m devtools.run_local
 
-## test: ruff, mypy and the whole pytest suite (unit, DynamoDB Local, browser)
-test: setup browser-deps lint typecheck pytest
+## test: ruff, mypy and the whole pytest suite (unit, DynamoDB Local, browser); runs all three
+## even when one fails, so one run shows every problem, and fails if any failed
+test: setup browser-deps
+	@status=0; \
+	$(MAKE) --no-print-directory lint || status=1; \
+	$(MAKE) --no-print-directory typecheck || status=1; \
+	$(MAKE) --no-print-directory pytest || status=1; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
+	exit $$status
 
 lint: setup
 	$(VENV)/bin/ruff check .
