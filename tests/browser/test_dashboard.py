@@ -1,0 +1,147 @@
+"""The dashboard in real Chromium against DynamoDB Local: filters and the back button, search as
+you type, Load more, detail page, CSV export and the statistics chart."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+from playwright.sync_api import Page, expect
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from payments.domain import PaymentStatus
+from payments.repository import PaymentRepository
+from tests.factories import make_payments, merchant_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+S = PaymentStatus
+
+
+@pytest.fixture
+def merchant(live_app: str, page: Page) -> str:
+    """A fresh merchant (own DynamoDB partition), signed in in the browser."""
+    merchant_id = f"auth0|browser{uuid.uuid4().hex[:12]}"
+    client = Client()
+    client.force_login(
+        merchant_user(merchant_id), backend="django.contrib.auth.backends.ModelBackend"
+    )
+    page.context.add_cookies(
+        [
+            {
+                "name": "sessionid",
+                "value": client.cookies["sessionid"].value,
+                "url": live_app,
+            }
+        ]
+    )
+    return merchant_id
+
+
+@pytest.fixture
+def repo(live_app: str) -> PaymentRepository:
+    return PaymentRepository.from_settings()
+
+
+def rows(page: Page) -> list[str]:
+    return page.locator("#results a.row-link").all_inner_texts()
+
+
+def test_status_filter_updates_the_table_and_url_and_back_restores(
+    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+) -> None:
+    make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
+    page.goto(f"{live_app}/")
+    expect(page.locator("#results a.row-link")).to_have_count(4)
+
+    page.get_by_label("Failed", exact=True).check()
+    expect(page).to_have_url(re.compile(r"status=failed"))
+    expect(page.locator("#results a.row-link")).to_have_count(2)
+    assert sorted(rows(page)) == ["INV 1", "INV 3"]
+
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"status="))
+    expect(page.locator("#results a.row-link")).to_have_count(4)
+    expect(page.get_by_label("Failed", exact=True)).not_to_be_checked()
+
+    page.goto(f"{live_app}/?status=failed")  # the same URL opened directly: the full page
+    expect(page.locator("#results a.row-link")).to_have_count(2)
+    expect(page.get_by_label("Failed", exact=True)).to_be_checked()
+
+
+def test_search_updates_results_as_you_type(
+    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+) -> None:
+    make_payments(repo, merchant, 3, reference="HAY {i}")
+    make_payments(repo, merchant, 1, reference="NEEDLE 9", start=datetime(2026, 2, 1, tzinfo=UTC))
+    page.goto(f"{live_app}/")
+    expect(page.locator("#results a.row-link")).to_have_count(4)
+    page.get_by_label("Search payments").press_sequentially("needle", delay=40)
+    expect(page.locator("#results a.row-link")).to_have_count(1)
+    assert rows(page) == ["NEEDLE 9"]
+    expect(page).to_have_url(re.compile(r"q=needle"))
+
+
+def test_load_more_appends_the_next_page(
+    page: Page,
+    live_app: str,
+    merchant: str,
+    repo: PaymentRepository,
+    settings: SettingsWrapper,
+) -> None:
+    settings.PAYMENTS_PAGE_SIZE = 5
+    make_payments(repo, merchant, 8)
+    page.goto(f"{live_app}/")
+    expect(page.locator("#results a.row-link")).to_have_count(5)
+    page.get_by_role("link", name="Load more").click()
+    expect(page.locator("#results a.row-link")).to_have_count(8)
+    expect(page.get_by_role("link", name="Load more")).to_have_count(0)
+    assert rows(page) == [f"INV {i}" for i in range(7, -1, -1)]
+
+
+def test_open_a_payment_from_the_list(
+    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+) -> None:
+    (payment,) = make_payments(repo, merchant, 1, statuses=(S.SETTLED,))
+    page.goto(f"{live_app}/")
+    page.get_by_role("link", name="INV 0").click()
+    expect(page).to_have_url(f"{live_app}/payments/{payment.payment_id}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("£10.00")
+    expect(page.locator("#status-panel")).to_contain_text("Settled")
+
+
+def test_export_downloads_the_filtered_payments(
+    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+) -> None:
+    made = make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
+    page.goto(f"{live_app}/?status=failed")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Export CSV").click()
+    lines = open(info.value.path(), encoding="utf-8").read().splitlines()  # noqa: SIM115
+    assert lines[0].startswith("payment_id,created_at (Europe/London)")
+    assert [line.split(",")[0] for line in lines[1:]] == [made[3].payment_id, made[1].payment_id]
+
+
+def test_statistics_chart_is_visible(
+    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+) -> None:
+    today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    make_payments(
+        repo,
+        merchant,
+        5,
+        start=today - timedelta(days=4),
+        step=timedelta(days=1),
+        statuses=(S.SETTLED, S.FAILED),
+    )
+    page.goto(f"{live_app}/stats/?range=7d")
+    chart = page.locator("svg.chart").first
+    expect(chart).to_be_visible()
+    assert chart.bounding_box()["height"] > 100  # type: ignore[index]
+    expect(page.locator("svg.chart rect.series-received").first).to_be_visible()
+    page.get_by_label("Period").select_option("30d")
+    expect(page).to_have_url(re.compile(r"range=30d"))
+    expect(page.locator(".results-summary")).to_contain_text("(30 days)")
