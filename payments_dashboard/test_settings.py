@@ -34,3 +34,4 @@ from payments_dashboard.settings import *  # noqa: E402,F403
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WHITENOISE_AUTOREFRESH = True  # serve from the finders: no collectstatic before tests
