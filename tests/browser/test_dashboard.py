@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from payments.domain import PaymentStatus
@@ -145,3 +145,20 @@ def test_statistics_chart_is_visible(
     page.get_by_label("Period").select_option("30d")
     expect(page).to_have_url(re.compile(r"range=30d"))
     expect(page.locator(".results-summary")).to_contain_text("(30 days)")
+
+
+def test_filters_work_without_javascript(
+    browser: Browser, page: Page, live_app: str, merchant: str, repo: PaymentRepository
+) -> None:
+    make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        context.add_cookies(page.context.cookies())
+        plain = context.new_page()
+        plain.goto(f"{live_app}/")
+        plain.get_by_label("Failed", exact=True).check()
+        plain.get_by_role("button", name="Apply").click()
+        expect(plain).to_have_url(re.compile(r"status=failed"))
+        expect(plain.locator("#results a.row-link")).to_have_count(2)
+    finally:
+        context.close()
