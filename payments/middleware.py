@@ -24,15 +24,16 @@ class DependencyErrorMiddleware:
         if not isinstance(exception, RepositoryError):
             return None
         logger.warning("payments database error on %s: %s", request.path, exception.message)
+        htmx = bool(getattr(request, "htmx", False))
         response = render(
             request,
-            "errors/dependency.html",
+            "errors/dependency.html#message" if htmx else "errors/dependency.html",
             {"title": "Payments database unavailable", "message": exception.message},
             status=503,
         )
         if isinstance(exception, Throttled):
             response["Retry-After"] = "2"
-        if getattr(request, "htmx", False):
+        if htmx:
             # Swap the message into the page instead of leaving the old content silently.
             response["HX-Retarget"] = "#messages"
             response["HX-Reswap"] = "innerHTML"

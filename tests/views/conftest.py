@@ -20,12 +20,5 @@ def alice(client: Client, db: None) -> Client:
     return client
 
 
-# templates/errors/dependency.html uses {% partialdef %} without {% load partials %}, so the
-# 503 page itself fails to render (a 500). Reported; remove this mark once it is fixed.
-DEPENDENCY_PAGE_BROKEN = pytest.mark.xfail(
-    reason="errors/dependency.html lacks {% load partials %}", strict=False
-)
-
-
 def database_down(*args: Any, **kwargs: Any) -> Any:
     raise DatabaseUnavailable()

@@ -12,7 +12,7 @@ from django.test import Client
 from payments.domain import PaymentStatus
 from payments.repository import PaymentRepository
 from tests.factories import ALICE, BOB, make_payments
-from tests.views.conftest import DEPENDENCY_PAGE_BROKEN, database_down
+from tests.views.conftest import database_down
 
 S = PaymentStatus
 
@@ -59,7 +59,6 @@ def test_export_with_a_bad_filter_shows_the_message(alice: Client, repo: Payment
     assert "Unknown status" in response.content.decode()
 
 
-@DEPENDENCY_PAGE_BROKEN
 def test_failing_database_shows_the_dependency_page_with_503(
     alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:

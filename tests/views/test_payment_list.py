@@ -11,7 +11,7 @@ from django.test import Client
 from payments.domain import PaymentStatus
 from payments.repository import PaymentRepository
 from tests.factories import ALICE, BOB, make_payments
-from tests.views.conftest import DEPENDENCY_PAGE_BROKEN, HTMX, database_down
+from tests.views.conftest import HTMX, database_down
 
 S = PaymentStatus
 
@@ -217,7 +217,6 @@ def test_export_link_carries_the_current_filters(alice: Client, repo: PaymentRep
     assert 'href="/export.csv?status=failed&amp;currency=GBP"' in page
 
 
-@DEPENDENCY_PAGE_BROKEN
 def test_failing_database_shows_the_dependency_page_with_503(
     alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:

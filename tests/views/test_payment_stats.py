@@ -10,7 +10,7 @@ from django.test import Client
 from payments.domain import PaymentStatus
 from payments.repository import PaymentRepository
 from tests.factories import ALICE, BOB, make_payments
-from tests.views.conftest import DEPENDENCY_PAGE_BROKEN, HTMX, database_down
+from tests.views.conftest import HTMX, database_down
 
 S = PaymentStatus
 RANGE = "/stats/?range=custom&start=2026-01-01&end=2026-01-07"
@@ -86,7 +86,6 @@ def test_bad_period_gives_the_page_with_a_clear_message(
     assert message in response.content.decode()
 
 
-@DEPENDENCY_PAGE_BROKEN
 def test_failing_database_shows_the_dependency_page_with_503(
     alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
