@@ -86,13 +86,13 @@ def payment_retry_link(
 ) -> Payment:
     """Create the link of a payment whose link could not be created earlier, with the same
     Idempotency-Key and body, so TrueLayer returns the first link if one was made after all.
-    A payment that already has its link is returned unchanged."""
+    A payment that already has its link, or is final, is returned unchanged."""
     repo = repo or get_repository()
     payment = repo.get_payment(user_id=user_id, payment_id=payment_id)
     if payment is None:
         raise PaymentNotFound(payment_id)
-    if payment.payment_link_url:
-        return payment
+    if payment.payment_link_url or payment.is_final:
+        return payment  # has its link, or is over (e.g. expired): nothing to create
     return _create_link(payment, repo=repo, provider=provider or get_provider())
 
 

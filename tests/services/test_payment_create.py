@@ -174,3 +174,16 @@ def test_retry_of_another_merchants_payment_is_not_found(
     payment = create(repo)
     with pytest.raises(services.PaymentNotFound):
         services.payment_retry_link(user_id=BOB, payment_id=payment.payment_id, repo=repo)
+
+
+def test_retry_of_a_final_payment_without_a_link_sends_nothing(
+    repo: PaymentRepository, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=problem(400, "Invalid Parameters"), status=400)
+    payment = create(repo)
+    repo.update_status(
+        user_id=ALICE, payment_id=payment.payment_id, status=PaymentStatus.EXPIRED, source="test"
+    )
+    calls_before = len(link_posts(truelayer))
+    services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, repo=repo)
+    assert len(link_posts(truelayer)) == calls_before
