@@ -149,7 +149,8 @@ DYNAMODB_ENDPOINT_URL = env_str("DYNAMODB_ENDPOINT_URL") or None
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "eu-west-2"))
 DYNAMODB_TABLE = env_str("DYNAMODB_TABLE", "Payments")
 DYNAMODB_META_TABLE = env_str("DYNAMODB_META_TABLE", f"{DYNAMODB_TABLE}Meta")
-DYNAMODB_TIMEOUT_SECONDS = env_int("DYNAMODB_TIMEOUT_SECONDS", 5)
+# Per attempt (3 attempts): a hung database shows its error page within seconds.
+DYNAMODB_TIMEOUT_SECONDS = env_int("DYNAMODB_TIMEOUT_SECONDS", 2)
 PAYMENTS_PAGE_SIZE = env_int("PAYMENTS_PAGE_SIZE", 25)
 # Items a reference/amount search may read per request before it answers with a cursor.
 PAYMENTS_SEARCH_BUDGET = env_int("PAYMENTS_SEARCH_BUDGET", 1000)
