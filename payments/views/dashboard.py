@@ -17,6 +17,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
@@ -234,7 +235,11 @@ def payment_status(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
     }
     if request.GET.get("part") == "detail":
         context["poll_trigger"] = POLL_DETAIL
-        response = render(request, "payments/detail.html#status-panel", context)
+        # The status moved: the Details card (TrueLayer id, updated time) moves with it.
+        response = HttpResponse(
+            render_to_string("payments/detail.html#status-panel", context, request)
+            + render_to_string("payments/detail.html#facts", {**context, "oob": True}, request)
+        )
     else:
         context["poll_trigger"] = POLL_ROW
         response = render(request, "payments/_live_status.html", context)

@@ -57,3 +57,19 @@ def test_anonymous_poll_is_sent_to_sign_in_with_hx_redirect(
 ) -> None:
     response = client.get("/payments/01ARZ3NDEKTSV4RRFFQ69G5FAV/status/", **HTMX)
     assert "/accounts/login/" in response["HX-Redirect"]
+
+
+def test_detail_part_also_refreshes_the_details_card_out_of_band(
+    alice: Client, repo: PaymentRepository
+) -> None:
+    (payment,) = make_payments(repo, ALICE, 1)
+    repo.set_truelayer_payment_id(
+        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-pay-42"
+    )
+    repo.update_status(
+        user_id=ALICE, payment_id=payment.payment_id, status=S.AUTHORIZING, source="test"
+    )
+    text = alice.get(
+        f"/payments/{payment.payment_id}/status/?part=detail&shown=pending", **HTMX
+    ).content.decode()
+    assert 'id="facts"' in text and 'hx-swap-oob="true"' in text and "tl-pay-42" in text
