@@ -333,19 +333,8 @@ def start(
     jar = install(install_dir)
     if db_path is not None:
         db_path.mkdir(parents=True, exist_ok=True)
-    log = _open_log(log_path)
-    try:
-        process = spawn(dynamodb_local_command(jar, port, db_path), log=log, cwd=jar.parent)
-    finally:
-        if log is not None:
-            log.close()
-    server = LocalServer(process, port, "DynamoDB Local", db_path, log_path)
-    try:
-        wait_until_ready(server.endpoint_url, wait_timeout, process, log_path)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    command = dynamodb_local_command(jar, port, db_path)
+    return _launch(command, port, "DynamoDB Local", db_path, log_path, wait_timeout, cwd=jar.parent)
 
 
 def start_moto(
@@ -354,14 +343,27 @@ def start_moto(
     """Starts moto_server on 127.0.0.1:``port`` (in memory: data is lost when it stops)."""
     if port_in_use(port):
         raise DynamoDBLocalError(f"port {port} is already in use")
-    log = _open_log(log_path)
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    return _launch(command, port, "moto_server", None, log_path, wait_timeout)
+
+
+def _launch(
+    command: list[str],
+    port: int,
+    name: str,
+    db_path: Path | None,
+    log_path: Path | None,
+    wait_timeout: float,
+    cwd: Path | None = None,
+) -> LocalServer:
+    """Spawns a local DynamoDB engine and waits until it answers; stops it if it never does."""
+    log = _open_log(log_path)
     try:
-        process = spawn(command, log=log)
+        process = spawn(command, log=log, cwd=cwd)
     finally:
         if log is not None:
             log.close()
-    server = LocalServer(process, port, "moto_server", None, log_path)
+    server = LocalServer(process, port, name, db_path, log_path)
     try:
         wait_until_ready(server.endpoint_url, wait_timeout, process, log_path)
     except BaseException:

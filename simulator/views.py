@@ -125,15 +125,7 @@ def authorise(request: HttpRequest, link_id: str) -> HttpResponse:
             payment.status = status
             payment.save(update_fields=["status", "updated_at"])
             _move(request, payment, event_type, **{stamp: now_text()})
-        link.status, link.disablement_reason = "disabled", "payment_completed"
-        link.save(update_fields=["status", "disablement_reason"])
-        result = deliver(
-            "payment_link_disabled",
-            payment_link_id=link.link_id,
-            disabled_at=now_text(),
-            disablement_reason="payment_completed",
-        )
-        _report(request, "payment_link_disabled", result)
+        _disable_link(request, link, "payment_completed")
     return redirect("simulator:pay", link_id=link_id)
 
 
@@ -181,6 +173,19 @@ def fail(request: HttpRequest, link_id: str) -> HttpResponse:
     return redirect("simulator:pay", link_id=link_id)
 
 
+def _disable_link(request: HttpRequest, link: SimulatedLink, reason: str) -> None:
+    """Disable the link as TrueLayer would, and deliver its payment_link_disabled webhook."""
+    link.status, link.disablement_reason = "disabled", reason
+    link.save(update_fields=["status", "disablement_reason"])
+    result = deliver(
+        "payment_link_disabled",
+        payment_link_id=link.link_id,
+        disabled_at=now_text(),
+        disablement_reason=reason,
+    )
+    _report(request, "payment_link_disabled", result)
+
+
 @require_POST
 @_only_when_enabled
 def expire(request: HttpRequest, link_id: str) -> HttpResponse:
@@ -189,13 +194,5 @@ def expire(request: HttpRequest, link_id: str) -> HttpResponse:
     if link.status != "enabled" or link.payments.exists():
         messages.error(request, "Only an unpaid, enabled link can expire.")
         return redirect("simulator:pay", link_id=link_id)
-    link.status, link.disablement_reason = "disabled", "expired"
-    link.save(update_fields=["status", "disablement_reason"])
-    result = deliver(
-        "payment_link_disabled",
-        payment_link_id=link.link_id,
-        disabled_at=now_text(),
-        disablement_reason="expired",
-    )
-    _report(request, "payment_link_disabled", result)
+    _disable_link(request, link, "expired")
     return redirect("simulator:pay", link_id=link_id)
