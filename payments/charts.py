@@ -41,6 +41,7 @@ SERIES: tuple[Series, ...] = (
     ),
     Series("pending", "Pending (not paid yet)", "#9aa3b2", frozenset({_S.PENDING})),
     Series("failed", "Failed", "#c8402f", frozenset({_S.FAILED})),
+    Series("reversed", "Reversed (money returned)", "#7b3f98", frozenset({_S.REVERSED})),
     Series("expired", "Expired", "#d9a21b", frozenset({_S.EXPIRED})),
 )
 

@@ -1,5 +1,6 @@
-"""What a payment is, independent of where it is stored: statuses and the order they move in,
-money rules, and the immutable records the repository hands out.
+"""What a payment is, independent of where it is stored: money rules and the immutable records
+the repository hands out. What it goes through (statuses, attempts, the rules) is in
+`payments.lifecycle`.
 
 Money is `Decimal` in major units with its currency; integer minor units only at the TrueLayer
 boundary (`to_minor_units`). No float anywhere.
@@ -12,45 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any
 
-
-class PaymentStatus(StrEnum):
-    PENDING = "pending"  # link created (or being created), nobody has paid yet
-    AUTHORIZATION_REQUIRED = "authorization_required"
-    AUTHORIZING = "authorizing"
-    AUTHORIZED = "authorized"
-    ATTEMPT_FAILED = "attempt_failed"  # not terminal: only with payment retries
-    EXECUTED = "executed"
-    SETTLED = "settled"
-    FAILED = "failed"
-    EXPIRED = "expired"  # the link expired (or was disabled) with no payment
-
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATUSES
-
-
-STATUS_LABELS: Mapping[PaymentStatus, str] = {
-    PaymentStatus.PENDING: "Pending",
-    PaymentStatus.AUTHORIZATION_REQUIRED: "Authorisation required",
-    PaymentStatus.AUTHORIZING: "Authorising",
-    PaymentStatus.AUTHORIZED: "Authorised",
-    PaymentStatus.ATTEMPT_FAILED: "Attempt failed",
-    PaymentStatus.EXECUTED: "Executed",
-    PaymentStatus.SETTLED: "Settled",
-    PaymentStatus.FAILED: "Failed",
-    PaymentStatus.EXPIRED: "Expired",
-}
-
-FINAL_STATUSES = frozenset({PaymentStatus.SETTLED, PaymentStatus.FAILED, PaymentStatus.EXPIRED})
-# Counted as money received in statistics (success rate).
-SUCCESSFUL_STATUSES = frozenset({PaymentStatus.EXECUTED, PaymentStatus.SETTLED})
+# The statuses and the timeline live with the lifecycle rules; re-exported for callers.
+from payments.lifecycle import FINAL_STATUSES as FINAL_STATUSES
+from payments.lifecycle import STATUS_LABELS as STATUS_LABELS
+from payments.lifecycle import SUCCESSFUL_STATUSES as SUCCESSFUL_STATUSES
+from payments.lifecycle import PaymentStatus as PaymentStatus
+from payments.lifecycle import StatusChange as StatusChange
 
 _S = PaymentStatus
 # Where each status may move next. Status only moves forward: a late or repeated event that is
@@ -71,6 +41,7 @@ _NEXT: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     _S.SETTLED: frozenset(),
     _S.FAILED: frozenset(),
     _S.EXPIRED: frozenset(),
+    _S.REVERSED: frozenset(),
 }
 
 
@@ -185,16 +156,6 @@ def format_timestamp(moment: datetime) -> str:
 
 def parse_timestamp(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    """One entry of a payment's history: what it became, when, and what said so."""
-
-    status: PaymentStatus
-    at: datetime
-    source: str  # e.g. "created", "webhook payment_executed", "refresh from TrueLayer"
-    detail: str = ""
 
 
 @dataclass(frozen=True)

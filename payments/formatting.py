@@ -79,6 +79,7 @@ _TONES: Mapping[PaymentStatus, str] = {
     PaymentStatus.SETTLED: "success",
     PaymentStatus.FAILED: "danger",
     PaymentStatus.EXPIRED: "muted",
+    PaymentStatus.REVERSED: "danger",
 }
 _GLYPHS: Mapping[str, str] = {
     "neutral": "○",
