@@ -3,15 +3,16 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from payments import dynamo
+from payments.dynamo import Dynamo
 from payments.errors import Throttled
-from payments.repository import PaymentRepository
 from tests.views.conftest import HTMX, database_down
 
 
 def test_database_down_on_a_page_shows_what_is_wrong_with_503(
-    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(PaymentRepository, "list_payments", database_down)
+    monkeypatch.setattr(dynamo, "payment_list", database_down)
     response = alice.get("/")
     assert response.status_code == 503
     body = response.content.decode()
@@ -19,9 +20,9 @@ def test_database_down_on_a_page_shows_what_is_wrong_with_503(
 
 
 def test_database_down_on_an_htmx_request_swaps_only_the_message_into_the_notices(
-    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(PaymentRepository, "list_payments", database_down)
+    monkeypatch.setattr(dynamo, "payment_list", database_down)
     response = alice.get("/?status=failed", **HTMX)  # type: ignore[arg-type]
     assert response.status_code == 503
     assert response["HX-Retarget"] == "#messages"
@@ -30,12 +31,12 @@ def test_database_down_on_an_htmx_request_swaps_only_the_message_into_the_notice
 
 
 def test_throttling_asks_the_browser_to_retry_shortly(
-    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def busy(*args: object, **kwargs: object) -> None:
         raise Throttled()
 
-    monkeypatch.setattr(PaymentRepository, "list_payments", busy)
+    monkeypatch.setattr(dynamo, "payment_list", busy)
     response = alice.get("/")
     assert response.status_code == 503 and response["Retry-After"] == "2"
     assert "busy" in response.content.decode()
