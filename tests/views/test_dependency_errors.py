@@ -5,7 +5,13 @@ from django.test import Client
 
 from payments import dynamo
 from payments.dynamo import Dynamo
-from payments.errors import Throttled
+from payments.errors import (
+    Conflict,
+    DuplicateSubmission,
+    InvalidCursor,
+    RepositoryError,
+    Throttled,
+)
 from tests.views.conftest import HTMX, database_down
 
 
@@ -40,3 +46,30 @@ def test_throttling_asks_the_browser_to_retry_shortly(
     response = alice.get("/")
     assert response.status_code == 503 and response["Retry-After"] == "2"
     assert "busy" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "title"),
+    [
+        (Conflict(), 409, "Changed at the same time"),
+        (InvalidCursor(), 400, "Page link not valid"),
+        (DuplicateSubmission("01ABC"), 409, "Already created"),
+    ],
+)
+def test_the_error_page_names_what_happened(
+    alice: Client,
+    repo: Dynamo,
+    monkeypatch: pytest.MonkeyPatch,
+    error: RepositoryError,
+    status: int,
+    title: str,
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(dynamo, "stats_for_range", fail)
+    response = alice.get("/stats/")
+    assert response.status_code == status
+    body = response.content.decode()
+    assert title in body and error.message in body
+    assert "unavailable" not in body.lower()
