@@ -12,6 +12,7 @@ from django.test import Client
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from payments import dynamo
 from payments.domain import PaymentStatus
 from payments.dynamo import Dynamo
 from tests.factories import make_payments, merchant_user
@@ -43,7 +44,7 @@ def merchant(live_app: str, page: Page) -> str:
 
 @pytest.fixture
 def repo(live_app: str) -> Dynamo:
-    return Dynamo.from_settings()
+    return dynamo.dynamo_from_settings()
 
 
 def rows(page: Page) -> list[str]:

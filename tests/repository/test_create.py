@@ -63,7 +63,13 @@ def test_bad_input_is_refused_before_anything_is_written(
 ) -> None:
     values = {"amount": "10.00", "currency": "GBP", "reference": "OK-REF"} | kwargs
     with pytest.raises(PaymentValidationError) as refused:
-        dynamo.payment_create(repository, user_id=ALICE, **values)
+        dynamo.payment_create(
+            repository,
+            user_id=ALICE,
+            amount=values["amount"],
+            currency=values["currency"],
+            reference=values["reference"],
+        )
     assert refused.value.field == field
     assert _count(repository) == 0
 
