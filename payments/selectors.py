@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
+from typing import TypedDict
 
 from payments import dynamo
 from payments.domain import (
@@ -31,6 +32,23 @@ class PaymentListResult:
     searched: int = 0  # items a search read for this page
 
 
+class _ListFilters(TypedDict):
+    statuses: list[PaymentStatus]
+    currency: str | None
+    created_from: datetime | None
+    created_to: datetime | None
+
+
+def _list_filters(filters: PaymentFilters) -> _ListFilters:
+    """The list filters as the data layer's keyword arguments."""
+    return {
+        "statuses": filters.statuses,
+        "currency": filters.currency,
+        "created_from": filters.date_range.start,
+        "created_to": filters.date_range.end,
+    }
+
+
 def payment_get_for_merchant(
     *, user_id: str, payment_id: str, db: Dynamo | None = None
 ) -> Payment | None:
@@ -46,12 +64,9 @@ def payment_list(
     page = dynamo.payment_list(
         db or dynamo.get_dynamo(),
         user_id=user_id,
-        statuses=filters.statuses,
-        currency=filters.currency,
-        created_from=filters.date_range.start,
-        created_to=filters.date_range.end,
         page_size=page_size,
         cursor=filters.cursor,
+        **_list_filters(filters),
     )
     return PaymentListResult(page.items, page.next_cursor)
 
@@ -86,14 +101,7 @@ def payment_export_rows(
     *, user_id: str, filters: PaymentFilters, db: Dynamo | None = None
 ) -> Iterator[Payment]:
     """Every payment the filters match, newest first, read page by page as it is consumed."""
-    return dynamo.payment_iter(
-        db or dynamo.get_dynamo(),
-        user_id=user_id,
-        statuses=filters.statuses,
-        currency=filters.currency,
-        created_from=filters.date_range.start,
-        created_to=filters.date_range.end,
-    )
+    return dynamo.payment_iter(db or dynamo.get_dynamo(), user_id=user_id, **_list_filters(filters))
 
 
 # --- statistics --------------------------------------------------------------------------

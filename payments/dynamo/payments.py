@@ -287,14 +287,10 @@ def payment_link_set(
     metrics: Metrics | None = None,
 ) -> Payment:
     """Record the TrueLayer payment link created for a payment (clears any earlier error)."""
+    fields = {"paymentLinkId": link_id, "paymentLinkUrl": link_url}
+    response_of = ("create_link", response)
     return _update_fields(
-        db,
-        user_id,
-        payment_id,
-        {"paymentLinkId": link_id, "paymentLinkUrl": link_url},
-        remove=["linkError"],
-        response=("create_link", response),
-        metrics=metrics,
+        db, user_id, payment_id, fields, response_of, metrics, remove=["linkError"]
     )
 
 
@@ -308,15 +304,9 @@ def payment_link_error_set(
     metrics: Metrics | None = None,
 ) -> Payment:
     """Record why the payment link could not be created, for the merchant to see and retry."""
-    value = link_error_item(error, format_timestamp(error.at or utc_now()))
-    return _update_fields(
-        db,
-        user_id,
-        payment_id,
-        {"linkError": value},
-        response=("create_link_error", response),
-        metrics=metrics,
-    )
+    fields = {"linkError": link_error_item(error, format_timestamp(error.at or utc_now()))}
+    response_of = ("create_link_error", response)
+    return _update_fields(db, user_id, payment_id, fields, response_of, metrics)
 
 
 def payment_truelayer_id_set(
@@ -330,14 +320,8 @@ def payment_truelayer_id_set(
     metrics: Metrics | None = None,
 ) -> Payment:
     """Link TrueLayer's payment id to our payment (idempotent)."""
-    return _update_fields(
-        db,
-        user_id,
-        payment_id,
-        {"truelayerPaymentId": truelayer_payment_id},
-        response=(response_name, response),
-        metrics=metrics,
-    )
+    fields = {"truelayerPaymentId": truelayer_payment_id}
+    return _update_fields(db, user_id, payment_id, fields, (response_name, response), metrics)
 
 
 def payment_response_store(
@@ -350,7 +334,7 @@ def payment_response_store(
     metrics: Metrics | None = None,
 ) -> Payment:
     """Keep a raw TrueLayer answer (shown in the detail page's collapsed section)."""
-    return _update_fields(db, user_id, payment_id, {}, response=(name, response), metrics=metrics)
+    return _update_fields(db, user_id, payment_id, {}, (name, response), metrics)
 
 
 def _update_fields(
@@ -358,11 +342,13 @@ def _update_fields(
     user_id: str,
     payment_id: str,
     fields: Mapping[str, Any],
-    *,
-    remove: Collection[str] = (),
     response: tuple[str, Mapping[str, Any] | None],
     metrics: Metrics | None,
+    *,
+    remove: Collection[str] = (),
 ) -> Payment:
+    """SET `fields` (and `updatedAt`), keep `response` = (name, raw answer) under
+    providerResponses when there is one, and REMOVE `remove`, on an existing payment."""
     expr = Expr()
     sets = expr.assignments({"updatedAt": format_timestamp(utc_now()), **fields})
     name, raw = response
