@@ -184,6 +184,10 @@ class ConditionFailed(Exception):
     """A single-item write's ConditionExpression was false."""
 
 
+class TableExists(Exception):
+    """CreateTable found the table already there (a concurrent or retried CreateTable)."""
+
+
 class TransactionCanceled(Exception):
     """A transaction was refused; `reasons` has one code per action ("None" for those fine)."""
 
@@ -267,6 +271,8 @@ def translate_errors() -> Iterator[None]:
             raise TransactionCanceled(["TransactionConflict"]) from error
         if code == "ResourceNotFoundException":
             raise TableMissing() from error
+        if code == "ResourceInUseException":
+            raise TableExists() from error
         if code in _THROTTLED:
             raise Throttled() from error
         if code in _CREDENTIALS:

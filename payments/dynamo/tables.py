@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from payments.dynamo.client import Dynamo, translate_errors
+from payments.dynamo.client import Dynamo, TableExists, translate_errors
 from payments.dynamo.schema import META_TABLE, PAYMENTS_TABLE, TableSpec
 from payments.errors import RepositoryError, TableMissing
 
@@ -41,16 +41,26 @@ def tables_drop(db: Dynamo) -> None:
 
 
 def _ensure_table(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -> TableReport:
-    if _describe(db, name) is None:
+    if _describe(db, name) is not None:
+        problems, notes = spec.differences(_wait_active(db, name, wait_seconds))
+        return TableReport(name, False, problems, notes)
+    try:
         with translate_errors():
             db.client.create_table(**spec.create_table_kwargs(name))
-        _wait_active(db, name, wait_seconds)
-        if spec.ttl_attribute:
-            _enable_ttl(db, name, spec.ttl_attribute)
-        return TableReport(name, True, [], [])
+    except TableExists:
+        # Another `init_dynamodb` got there first, or botocore retried our CreateTable after a
+        # timeout and the first attempt had worked: finish the set-up, then check the table.
+        logger.info("Table %s was created meanwhile; checking it", name)
+        raced = True
+    else:
+        raced = False
     description = _wait_active(db, name, wait_seconds)
-    problems, notes = spec.differences(description)
-    return TableReport(name, False, problems, notes)
+    if spec.ttl_attribute:
+        _enable_ttl(db, name, spec.ttl_attribute)  # an already enabled TTL is only logged
+    if raced:
+        problems, notes = spec.differences(description)
+        return TableReport(name, False, problems, notes)
+    return TableReport(name, True, [], [])
 
 
 def _describe(db: Dynamo, name: str) -> dict[str, Any] | None:

@@ -44,3 +44,26 @@ def test_each_call_counts_its_own_work(repo: Dynamo) -> None:
     assert (one.requests, one.items_read) == (1, 1)
     assert (page.requests, page.items_read) == (1, 3)  # page size + 1
     assert (listed.requests, listed.items_read) == (page.requests, page.items_read)
+
+
+def test_a_create_table_that_finds_its_table_made_meanwhile_checks_it_instead(
+    repo: Dynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore retries a CreateTable that timed out; if the first attempt had worked, the
+    retry answers ResourceInUse. init_dynamodb then checks the table instead of failing."""
+    db = Dynamo(repo.client, table=f"{repo.table}-new", meta_table=f"{repo.meta_table}-new")
+    real_create = repo.client.create_table
+
+    def created_then_in_use(**kwargs: Any) -> None:
+        real_create(**kwargs)
+        raise ClientError(
+            {"Error": {"Code": "ResourceInUseException", "Message": "preexisting table"}},
+            "CreateTable",
+        )
+
+    monkeypatch.setattr(repo.client, "create_table", created_then_in_use)
+    reports = dynamo.tables_ensure(db, wait_seconds=30)
+    assert [(r.table, r.created, r.problems) for r in reports] == [
+        (db.table, False, []),
+        (db.meta_table, False, []),
+    ]
