@@ -13,7 +13,8 @@ One concern per module:
 - `schema`: table and index specs (index names as constants), meta-table key builders;
 - `expressions`: the placeholder / `SET a = :a, …` builder every request uses;
 - `items`: item ⇄ `Payment` codec and derived index keys;
-- `payments`: payment writes and single reads; `listing`: filtered pages; `search`;
+- `payments`: payment writes and single reads; `lookups`: by TrueLayer link or payment id;
+- `listing`: filtered pages; `search`;
 - `stats`: where the statistics aggregates are written (`stats_move_actions`) and read;
 - `events`: webhook event ids and form-submission tokens; `tables`: `init_dynamodb`.
 
@@ -44,12 +45,11 @@ from payments.dynamo.client import (
 )
 from payments.dynamo.events import event_mark, event_seen
 from payments.dynamo.listing import MAX_PAGE_SIZE, PaymentPage, payment_iter, payment_list
+from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_truelayer_id
 from payments.dynamo.payments import (
     StatusUpdate,
     UpdateOutcome,
     payment_create,
-    payment_find_by_link_id,
-    payment_find_by_truelayer_id,
     payment_get,
     payment_link_error_set,
     payment_link_set,

@@ -1,5 +1,5 @@
 """Payment writes and single reads: create, get, status update, link fields and the provider's
-raw responses, and the webhook lookups by TrueLayer link or payment id.
+raw responses. (Lookups by TrueLayer link or payment id are in `lookups`.)
 
 Writes never overwrite (conditional puts). A status moves only along the domain's transition
 table, and DynamoDB enforces it: the update carries a condition on the current status, so a late
@@ -42,7 +42,6 @@ from payments.dynamo.client import (
     TransactionCanceled,
     count,
     get_item,
-    query,
     retry_on_conflict,
     transact,
     translate_errors,
@@ -64,12 +63,10 @@ from payments.dynamo.items import (
     payment_key,
     serialize,
 )
-from payments.dynamo.schema import PAYMENT_LINK_INDEX, TRUELAYER_PAYMENT_INDEX
 from payments.dynamo.stats import stats_move_actions
 from payments.errors import Conflict, DuplicateSubmission
 
 _MAX_PAYMENT_ID = 64
-_MAX_PROVIDER_ID = 256
 
 
 class UpdateOutcome(StrEnum):
@@ -372,51 +369,3 @@ def _update_fields(
     except ConditionFailed:
         raise Conflict("That payment does not exist; nothing was changed.") from None
     return item_to_payment(deserialize(answer["Attributes"]))
-
-
-def payment_find_by_link_id(
-    db: Dynamo, link_id: str, *, user_id: str | None = None, metrics: Metrics | None = None
-) -> Payment | None:
-    """The payment a TrueLayer payment link belongs to: whoever owns it (webhooks), or only
-    among `user_id`'s payments (search). One indexed Query."""
-    return _find_one(db, PAYMENT_LINK_INDEX, "paymentLinkId", link_id, user_id, metrics)
-
-
-def payment_find_by_truelayer_id(
-    db: Dynamo,
-    truelayer_payment_id: str,
-    *,
-    user_id: str | None = None,
-    metrics: Metrics | None = None,
-) -> Payment | None:
-    """The payment TrueLayer knows by this id: whoever owns it (webhooks), or only among
-    `user_id`'s payments (search). One indexed Query."""
-    return _find_one(
-        db, TRUELAYER_PAYMENT_INDEX, "truelayerPaymentId", truelayer_payment_id, user_id, metrics
-    )
-
-
-def _find_one(
-    db: Dynamo,
-    index: str,
-    attribute: str,
-    value: str,
-    user_id: str | None,
-    metrics: Metrics | None,
-) -> Payment | None:
-    if not value or len(value) > _MAX_PROVIDER_ID:
-        return None
-    expr = Expr()
-    answer = query(
-        db,
-        metrics,
-        IndexName=index,
-        KeyConditionExpression=f"{expr.name(attribute)} = {expr.value(value)}",
-        Limit=10,
-        **expr.kwargs(),
-    )
-    for raw in answer.get("Items", []):
-        item = deserialize(raw)
-        if user_id is None or item["userId"] == user_id:
-            return item_to_payment(item)
-    return None

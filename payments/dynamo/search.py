@@ -19,11 +19,8 @@ from payments.dynamo.client import Dynamo, Metrics
 from payments.dynamo.client import query as run_query
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, item_to_payment, serialize
-from payments.dynamo.payments import (
-    payment_find_by_link_id,
-    payment_find_by_truelayer_id,
-    payment_get,
-)
+from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_truelayer_id
+from payments.dynamo.payments import payment_get
 from payments.errors import InvalidCursor
 
 MAX_QUERY_LENGTH = 128
