@@ -50,7 +50,7 @@ browser-deps:
 		echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' (browser tests are skipped without it, and fail in CI)."; \
 	fi
 
-## bench: repository timings against DynamoDB Local
+## bench: data-layer (payments/dynamo) timings against DynamoDB Local
 bench: setup
 	PYTHONPATH=. $(PY) scripts/bench_repository.py
 

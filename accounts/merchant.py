@@ -7,7 +7,7 @@ and nowhere else:
     @require_GET
     @merchant_required
     def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-        payments = repository.payment_list(user_id=merchant_id(request), ...)
+        result = selectors.payment_list(user_id=merchant_id(request), ...)
 """
 
 from __future__ import annotations

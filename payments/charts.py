@@ -15,9 +15,8 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from payments.domain import PaymentStatus
+from payments.domain import DailyTotals, PaymentStatus, Totals
 from payments.formatting import format_money
-from payments.repository import DailyTotals, Totals
 
 _S = PaymentStatus
 

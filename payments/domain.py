@@ -1,6 +1,7 @@
-"""What a payment is, independent of where it is stored: money rules and the immutable records
-the repository hands out. What it goes through (statuses, attempts, the rules) is in
-`payments.lifecycle`.
+"""What a payment is, independent of where it is stored: money rules, the immutable records the
+data layer hands out, the statistics value types and the list filters. Charts, forms and views
+take their types from here, never from `payments.dynamo`. What a payment goes through
+(statuses, attempts, the transition table, the derived status) is `payments.lifecycle`.
 
 Money is `Decimal` in major units with its currency; integer minor units only at the TrueLayer
 boundary (`to_minor_units`). No float anywhere.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -79,6 +80,12 @@ class PaymentValidationError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def require_user(user_id: str) -> None:
+    """Every read and write is scoped to a merchant: refuse a missing one."""
+    if not user_id or not isinstance(user_id, str):
+        raise PaymentValidationError("user_id", "A signed-in merchant is required.")
 
 
 def parse_currency(value: str) -> str:
@@ -198,3 +205,125 @@ class Payment:
     @property
     def minor_amount(self) -> int:
         return to_minor_units(self.amount, self.currency)
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Totals:
+    count: int = 0
+    amount: Decimal = Decimal(0)
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(self.count + other.count, self.amount + other.amount)
+
+
+@dataclass(frozen=True)
+class PaymentStats:
+    """Count and amount of the payments created in a range, by (current status, currency),
+    with the DynamoDB work this one read did (`requests`, `items_read`)."""
+
+    start: datetime
+    end: datetime
+    totals: dict[tuple[PaymentStatus, str], Totals] = field(default_factory=dict)
+    requests: int = 0
+    items_read: int = 0
+
+    def by_status(self) -> dict[PaymentStatus, dict[str, Totals]]:
+        out: dict[PaymentStatus, dict[str, Totals]] = {}
+        for (status, currency), totals in self.totals.items():
+            out.setdefault(status, {})[currency] = totals
+        return out
+
+    def by_currency(self) -> dict[str, Totals]:
+        out: dict[str, Totals] = {}
+        for (_status, currency), totals in self.totals.items():
+            out[currency] = out.get(currency, Totals()) + totals
+        return out
+
+    @property
+    def count(self) -> int:
+        return sum(t.count for t in self.totals.values())
+
+
+@dataclass(frozen=True)
+class DailyTotals:
+    day: date
+    totals: dict[tuple[PaymentStatus, str], Totals]
+
+
+# --- list filters -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A half-open range [start, end) of aware datetimes, and the local days it covers."""
+
+    preset: str
+    start: datetime | None = None
+    end: datetime | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+
+    @classmethod
+    def of_days(cls, preset: str, first: date, last: date, tz: tzinfo) -> DateRange:
+        """From local midnight of `first` to local midnight after `last`, in `tz`."""
+        return cls(
+            preset=preset,
+            start=datetime.combine(first, time.min, tzinfo=tz),
+            end=datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz),
+            first_day=first,
+            last_day=last,
+        )
+
+    @property
+    def is_set(self) -> bool:
+        return self.start is not None
+
+    @property
+    def days(self) -> int:
+        if self.first_day is None or self.last_day is None:
+            return 0
+        return (self.last_day - self.first_day).days + 1
+
+    def previous(self) -> DateRange:
+        """The period of the same number of days just before this one (same zone)."""
+        assert self.first_day is not None and self.last_day is not None
+        assert self.start is not None and self.start.tzinfo is not None
+        last = self.first_day - timedelta(days=1)
+        first = last - timedelta(days=self.days - 1)
+        return DateRange.of_days("custom", first, last, self.start.tzinfo)
+
+    @property
+    def label(self) -> str:
+        if self.first_day is None or self.last_day is None:
+            return "All time"
+        if self.first_day == self.last_day:
+            return f"{self.first_day.day} {self.first_day:%b %Y}"
+        return (
+            f"{self.first_day.day} {self.first_day:%b %Y} – {self.last_day.day} "
+            f"{self.last_day:%b %Y}"
+        )
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    statuses: list[PaymentStatus] = field(default_factory=list)
+    currency: str | None = None
+    date_range: DateRange = field(default_factory=lambda: DateRange(preset=""))
+    cursor: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.statuses or self.currency or self.date_range.is_set)
+
+    def matches(self, payment: Payment) -> bool:
+        """Whether a payment passes these filters (for results not read through them, e.g.
+        what a search found)."""
+        if self.statuses and payment.status not in self.statuses:
+            return False
+        if self.currency and payment.currency != self.currency:
+            return False
+        start, end = self.date_range.start, self.date_range.end
+        return start is None or end is None or start <= payment.created_at < end

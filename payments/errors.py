@@ -1,5 +1,6 @@
-"""Errors the payments repository raises. Callers never see raw botocore errors: each of these
-carries a message that can be shown to a merchant or an operator as it is."""
+"""Errors the payments data layer raises. Callers never see raw botocore errors: each of these
+carries a message that can be shown to a merchant or an operator as it is, and the `title` and
+HTTP `status` the error middleware answers with (`retry_after` seconds when worth retrying)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ class RepositoryError(Exception):
     """Base class: something went wrong talking to the payments database."""
 
     message = "The payments database could not complete the request."
+    title = "Payments database error"
+    status = 503
+    retry_after: int | None = None
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
@@ -18,6 +22,7 @@ class DatabaseUnavailable(RepositoryError):
     message = (
         "The payments database cannot be reached right now. Nothing was changed; try again shortly."
     )
+    title = "Payments database unavailable"
 
 
 class CredentialsRefused(DatabaseUnavailable):
@@ -29,6 +34,8 @@ class CredentialsRefused(DatabaseUnavailable):
 
 class Throttled(RepositoryError):
     message = "The payments database is busy right now. Nothing was changed; try again in a moment."
+    title = "Payments database busy"
+    retry_after = 2
 
 
 class TableMissing(RepositoryError):
@@ -36,10 +43,13 @@ class TableMissing(RepositoryError):
         "The payments table does not exist yet. An operator needs to run "
         "`python manage.py init_dynamodb`."
     )
+    title = "Payments table missing"
 
 
 class Conflict(RepositoryError):
     message = "The payment was changed by someone else at the same time. Try again."
+    title = "Changed at the same time"
+    status = 409
 
 
 class InvalidCursor(RepositoryError):
@@ -47,12 +57,16 @@ class InvalidCursor(RepositoryError):
         "That page link is not valid (it was changed or belongs to another view or merchant). "
         "Start again from the first page."
     )
+    title = "Page link not valid"
+    status = 400
 
 
 class DuplicateSubmission(RepositoryError):
     """The same form submission was received twice; the first one created `payment_id`."""
 
     message = "This payment was already created."
+    title = "Already created"
+    status = 409
 
     def __init__(self, payment_id: str) -> None:
         super().__init__()

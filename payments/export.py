@@ -1,8 +1,9 @@
 """CSV export of the payments that match the list's filters, streamed row by row.
 
-The repository yields payments page by page (`iter_payments`), and each row is written as soon as
-it is read, so a large export never sits in memory. Times are ISO-8601 with the offset of the
-merchant's zone (named in the header); amounts are plain decimals with a currency column.
+The data layer yields payments page by page (`selectors.payment_export_rows`), and each row is
+written as soon as it is read, so a large export never sits in memory. Times are ISO-8601 with
+the offset of the merchant's zone (named in the header); amounts are plain decimals with a
+currency column.
 """
 
 from __future__ import annotations

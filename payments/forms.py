@@ -2,15 +2,14 @@
 
 Every filter arrives in the URL (so a page can be bookmarked and the back button works); these
 forms parse it with the domain's own rules and say clearly what is wrong with a bad value.
-Dates are days in the merchant's time zone; the forms hand the repository aware datetimes for a
+Dates are days in the merchant's time zone; the forms hand the selectors aware datetimes for a
 half-open range [start, end).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -20,6 +19,8 @@ from django.http import QueryDict
 
 from payments.domain import (
     SUPPORTED_CURRENCIES,
+    DateRange,
+    PaymentFilters,
     PaymentStatus,
     PaymentValidationError,
     parse_currency,
@@ -45,61 +46,12 @@ _AMOUNT_LIKE_RE = re.compile(
 _AMOUNT_RE = re.compile(r"^[£€]?\s*\d+(\.\d{1,2})?\s*(GBP|EUR)?$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class DateRange:
-    """A half-open range [start, end) of aware datetimes, and the local days it covers."""
-
-    preset: str
-    start: datetime | None = None
-    end: datetime | None = None
-    first_day: date | None = None
-    last_day: date | None = None
-
-    @property
-    def is_set(self) -> bool:
-        return self.start is not None
-
-    @property
-    def days(self) -> int:
-        if self.first_day is None or self.last_day is None:
-            return 0
-        return (self.last_day - self.first_day).days + 1
-
-    def previous(self) -> DateRange:
-        """The period of the same number of days just before this one."""
-        assert self.first_day is not None and self.last_day is not None
-        last = self.first_day - timedelta(days=1)
-        first = last - timedelta(days=self.days - 1)
-        return days_range("custom", first, last)
-
-    @property
-    def label(self) -> str:
-        if self.first_day is None or self.last_day is None:
-            return "All time"
-        if self.first_day == self.last_day:
-            return f"{self.first_day.day} {self.first_day:%b %Y}"
-        return (
-            f"{self.first_day.day} {self.first_day:%b %Y} – {self.last_day.day} "
-            f"{self.last_day:%b %Y}"
-        )
-
-
 def today() -> date:
     return datetime.now(merchant_zone()).date()
 
 
-def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=merchant_zone())
-
-
 def days_range(preset: str, first: date, last: date) -> DateRange:
-    return DateRange(
-        preset=preset,
-        start=local_midnight(first),
-        end=local_midnight(last + timedelta(days=1)),
-        first_day=first,
-        last_day=last,
-    )
+    return DateRange.of_days(preset, first, last, merchant_zone())
 
 
 def preset_range(preset: str, *, on: date | None = None) -> DateRange:
@@ -262,18 +214,6 @@ class SearchForm(forms.Form):
         if len(value) > MAX_CURSOR_LENGTH:
             raise ValidationError("That page link is not valid. Start the search again.")
         return value or None
-
-
-@dataclass(frozen=True)
-class PaymentFilters:
-    statuses: list[PaymentStatus] = field(default_factory=list)
-    currency: str | None = None
-    date_range: DateRange = field(default_factory=lambda: DateRange(preset=""))
-    cursor: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.statuses or self.currency or self.date_range.is_set)
 
 
 def currency_choices() -> tuple[str, ...]:

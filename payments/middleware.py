@@ -1,4 +1,6 @@
-"""Turns a failing payments database into a page that says what is wrong, never a traceback."""
+"""Turns a payments-database error into a page that says what happened, never a traceback: each
+error class names its own title and status (503 unavailable or busy, 409 conflict, 400 bad page
+link, ...)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from payments.errors import RepositoryError, Throttled
+from payments.errors import RepositoryError
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +30,11 @@ class DependencyErrorMiddleware:
         response = render(
             request,
             "errors/dependency.html#message" if htmx else "errors/dependency.html",
-            {"title": "Payments database unavailable", "message": exception.message},
-            status=503,
+            {"title": exception.title, "message": exception.message},
+            status=exception.status,
         )
-        if isinstance(exception, Throttled):
-            response["Retry-After"] = "2"
+        if exception.retry_after is not None:
+            response["Retry-After"] = str(exception.retry_after)
         if htmx:
             # Swap the message into the page instead of leaving the old content silently.
             response["HX-Retarget"] = "#messages"

@@ -1,5 +1,6 @@
-"""Payment writes that combine the repository with TrueLayer: creating a payment and its link,
-retrying the link, applying webhook events and refreshing a status from TrueLayer.
+"""Payment writes that combine the DynamoDB data layer (`payments.dynamo`) with TrueLayer:
+creating a payment and its link, retrying the link, applying webhook events and refreshing a
+status from TrueLayer.
 
 Order of effects, everywhere: DynamoDB first, then TrueLayer, then DynamoDB again, so a failure
 at any step leaves a payment row that says what happened and can be retried with the same
@@ -16,9 +17,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from payments import dynamo
 from payments.domain import LinkError, Payment, PaymentStatus, utc_now
+from payments.dynamo import Dynamo
 from payments.errors import RepositoryError
-from payments.repository import PaymentRepository, get_repository
 from payments.truelayer.client import TrueLayerError
 from payments.truelayer.provider import PaymentLinkProvider, PaymentLinkRequest, get_provider
 from payments.truelayer.webhooks import SignatureRejected, verify_webhook
@@ -53,7 +55,7 @@ def payment_create(
     payer_email: str = "",
     expires_at: datetime | None = None,
     submission_token: str | None = None,
-    repo: PaymentRepository | None = None,
+    db: Dynamo | None = None,
     provider: PaymentLinkProvider | None = None,
 ) -> Payment:
     """Store a new `pending` payment, then create its TrueLayer payment link.
@@ -63,8 +65,9 @@ def payment_create(
     retried with `payment_retry_link`. Raises `DuplicateSubmission` when the same form was
     submitted before, and `RepositoryError` when the payment could not be stored (then nothing
     was sent to TrueLayer)."""
-    repo = repo or get_repository()
-    payment = repo.create_payment(
+    db = db or dynamo.get_dynamo()
+    payment = dynamo.payment_create(
+        db,
         user_id=user_id,
         amount=amount,
         currency=currency,
@@ -74,31 +77,29 @@ def payment_create(
         expires_at=expires_at,
         submission_token=submission_token,
     )
-    return _create_link(payment, repo=repo, provider=provider or get_provider())
+    return _create_link(payment, db=db, provider=provider or get_provider())
 
 
 def payment_retry_link(
     *,
     user_id: str,
     payment_id: str,
-    repo: PaymentRepository | None = None,
+    db: Dynamo | None = None,
     provider: PaymentLinkProvider | None = None,
 ) -> Payment:
     """Create the link of a payment whose link could not be created earlier, with the same
     Idempotency-Key and body, so TrueLayer returns the first link if one was made after all.
     A payment that already has its link, or is final, is returned unchanged."""
-    repo = repo or get_repository()
-    payment = repo.get_payment(user_id=user_id, payment_id=payment_id)
+    db = db or dynamo.get_dynamo()
+    payment = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
     if payment is None:
         raise PaymentNotFound(payment_id)
     if payment.payment_link_url or payment.is_final:
         return payment  # has its link, or is over (e.g. expired): nothing to create
-    return _create_link(payment, repo=repo, provider=provider or get_provider())
+    return _create_link(payment, db=db, provider=provider or get_provider())
 
 
-def _create_link(
-    payment: Payment, *, repo: PaymentRepository, provider: PaymentLinkProvider
-) -> Payment:
+def _create_link(payment: Payment, *, db: Dynamo, provider: PaymentLinkProvider) -> Payment:
     request = PaymentLinkRequest.for_payment(payment)
     try:
         link = provider.create_payment_link(request)
@@ -109,7 +110,8 @@ def _create_link(
             error.title,
             error.trace_id or "-",
         )
-        return repo.set_link_error(
+        return dynamo.payment_link_error_set(
+            db,
             user_id=payment.user_id,
             payment_id=payment.payment_id,
             error=LinkError(
@@ -119,7 +121,8 @@ def _create_link(
         )
     # If this write fails, the link exists at TrueLayer but not here: "Try again" sends the
     # same key and bytes, TrueLayer answers with the same link, and this write is repeated.
-    return repo.set_link(
+    return dynamo.payment_link_set(
+        db,
         user_id=payment.user_id,
         payment_id=payment.payment_id,
         link_id=link.link_id,
@@ -147,7 +150,7 @@ def webhook_receive(
     path: str,
     headers: Mapping[str, str],
     body: bytes,
-    repo: PaymentRepository | None = None,
+    db: Dynamo | None = None,
 ) -> WebhookResult:
     """Verify a webhook request and apply its event: the one function behind the endpoint and
     the simulator's deliveries. Unsigned, badly signed, foreign-`jku` or malformed requests
@@ -165,12 +168,10 @@ def webhook_receive(
         return WebhookResult(400, "The event has no event_id")
     if not isinstance(event.get("type"), str):
         return WebhookResult(400, "The event has no type")
-    return webhook_event_apply(event=event, repo=repo)
+    return webhook_event_apply(event=event, db=db)
 
 
-def webhook_event_apply(
-    *, event: Mapping[str, Any], repo: PaymentRepository | None = None
-) -> WebhookResult:
+def webhook_event_apply(*, event: Mapping[str, Any], db: Dynamo | None = None) -> WebhookResult:
     """Apply one verified TrueLayer event, once.
 
     - `payment_link_payment_created`: links TrueLayer's payment id to our payment (and moves
@@ -181,10 +182,10 @@ def webhook_event_apply(
     Duplicates (same `event_id`) and events for payments we do not know are acknowledged
     (2xx) and change nothing. The event is recorded as seen in the same transaction as the
     status change, never before it."""
-    repo = repo or get_repository()
+    db = db or dynamo.get_dynamo()
     event_id = str(event["event_id"])
     event_type = str(event.get("type", ""))
-    if repo.event_seen(event_id):
+    if dynamo.event_seen(db, event_id):
         return WebhookResult(200, "duplicate", duplicate=True)
     source = f"webhook {event_type}"
     at = _event_time(event)
@@ -193,17 +194,19 @@ def webhook_event_apply(
         link_id = str(event.get("payment_link_id", ""))
         tl_payment = event.get("payment")
         tl_payment_id = str(tl_payment.get("id", "")) if isinstance(tl_payment, dict) else ""
-        payment = repo.find_by_link_id(link_id) if link_id else None
+        payment = dynamo.payment_find_by_link_id(db, link_id) if link_id else None
         if payment is None or not tl_payment_id:
             return _unknown(event_id, event_type, f"link {link_id!r}")
-        repo.set_truelayer_payment_id(
+        dynamo.payment_truelayer_id_set(
+            db,
             user_id=payment.user_id,
             payment_id=payment.payment_id,
             truelayer_payment_id=tl_payment_id,
             response=dict(event),
             response_name="webhook_payment_link_payment_created",
         )
-        update = repo.update_status(
+        update = dynamo.payment_status_update(
+            db,
             user_id=payment.user_id,
             payment_id=payment.payment_id,
             status=PaymentStatus.AUTHORIZATION_REQUIRED,
@@ -215,13 +218,14 @@ def webhook_event_apply(
         return WebhookResult(200, "applied", applied=update.applied, duplicate=update.duplicate)
 
     if event_type in EVENT_STATUSES:
-        payment = _payment_for_event(event, repo)
+        payment = _payment_for_event(event, db)
         if payment is None:
             return _unknown(event_id, event_type, f"payment {event.get('payment_id')!r}")
         status = EVENT_STATUSES[event_type]
         failure_stage = str(event.get("failure_stage") or "")
         failure_reason = str(event.get("failure_reason") or "")
-        update = repo.update_status(
+        update = dynamo.payment_status_update(
+            db,
             user_id=payment.user_id,
             payment_id=payment.payment_id,
             status=status,
@@ -236,15 +240,16 @@ def webhook_event_apply(
 
     if event_type == "payment_link_disabled":
         link_id = str(event.get("payment_link_id", ""))
-        payment = repo.find_by_link_id(link_id) if link_id else None
+        payment = dynamo.payment_find_by_link_id(db, link_id) if link_id else None
         if payment is None:
             return _unknown(event_id, event_type, f"link {link_id!r}")
         if payment.truelayer_payment_id:
             # Disabled because it was paid: the payment's own events carry the status.
-            repo.mark_event(event_id)
+            dynamo.event_mark(db, event_id)
             return WebhookResult(200, "link disabled after a payment")
         reason = str(event.get("disablement_reason") or "expired")
-        update = repo.update_status(
+        update = dynamo.payment_status_update(
+            db,
             user_id=payment.user_id,
             payment_id=payment.payment_id,
             status=PaymentStatus.EXPIRED,
@@ -259,14 +264,15 @@ def webhook_event_apply(
     return WebhookResult(200, "ignored")
 
 
-def _payment_for_event(event: Mapping[str, Any], repo: PaymentRepository) -> Payment | None:
+def _payment_for_event(event: Mapping[str, Any], db: Dynamo) -> Payment | None:
     tl_payment_id = str(event.get("payment_id") or "")
-    payment = repo.find_by_truelayer_payment_id(tl_payment_id) if tl_payment_id else None
+    payment = dynamo.payment_find_by_truelayer_id(db, tl_payment_id) if tl_payment_id else None
     if payment is None and event.get("payment_link_id"):
         # Arrived before `payment_link_payment_created`: the link still names our payment.
-        payment = repo.find_by_link_id(str(event["payment_link_id"]))
+        payment = dynamo.payment_find_by_link_id(db, str(event["payment_link_id"]))
         if payment is not None and tl_payment_id and not payment.truelayer_payment_id:
-            repo.set_truelayer_payment_id(
+            dynamo.payment_truelayer_id_set(
+                db,
                 user_id=payment.user_id,
                 payment_id=payment.payment_id,
                 truelayer_payment_id=tl_payment_id,
@@ -300,15 +306,15 @@ def payment_refresh_status(
     *,
     user_id: str,
     payment_id: str,
-    repo: PaymentRepository | None = None,
+    db: Dynamo | None = None,
     provider: PaymentLinkProvider | None = None,
 ) -> Payment:
     """Ask TrueLayer what became of a payment's link (`GET /v3/payment-links/{id}/payments`,
     then `GET /v3/payments/{id}`) and apply it through the same forward-only update as the
     webhooks. Raises `PaymentNotFound`, `TrueLayerError` or `RepositoryError`."""
-    repo = repo or get_repository()
+    db = db or dynamo.get_dynamo()
     provider = provider or get_provider()
-    payment = repo.get_payment(user_id=user_id, payment_id=payment_id)
+    payment = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
     if payment is None:
         raise PaymentNotFound(payment_id)
     if not payment.payment_link_id or payment.is_final:
@@ -320,20 +326,22 @@ def payment_refresh_status(
         latest = _latest(items)
         if latest is None:
             link = provider.get_payment_link(payment.payment_link_id)
-            repo.store_provider_response(
-                user_id=user_id, payment_id=payment_id, name="get_payment_link", response=link
+            dynamo.payment_response_store(
+                db, user_id=user_id, payment_id=payment_id, name="get_payment_link", response=link
             )
             if link.get("status") == "disabled":
-                repo.update_status(
+                dynamo.payment_status_update(
+                    db,
                     user_id=user_id,
                     payment_id=payment_id,
                     status=PaymentStatus.EXPIRED,
                     source=source,
                     detail=str(link.get("disablement_reason") or "expired"),
                 )
-            return _reread(repo, user_id, payment_id)
+            return _reread(db, user_id, payment_id)
         tl_payment_id = str(latest["id"])
-        repo.set_truelayer_payment_id(
+        dynamo.payment_truelayer_id_set(
+            db,
             user_id=user_id,
             payment_id=payment_id,
             truelayer_payment_id=tl_payment_id,
@@ -341,17 +349,18 @@ def payment_refresh_status(
             response_name="list_link_payments",
         )
     answer = provider.get_payment(tl_payment_id)
-    repo.store_provider_response(
-        user_id=user_id, payment_id=payment_id, name="get_payment", response=answer
+    dynamo.payment_response_store(
+        db, user_id=user_id, payment_id=payment_id, name="get_payment", response=answer
     )
     try:
         status = PaymentStatus(str(answer.get("status", "")))
     except ValueError:
         logger.warning("payment %s: unknown TrueLayer status %r", payment_id, answer.get("status"))
-        return _reread(repo, user_id, payment_id)
+        return _reread(db, user_id, payment_id)
     if status is not PaymentStatus.PENDING:
         failure_reason = str(answer.get("failure_reason") or "")
-        repo.update_status(
+        dynamo.payment_status_update(
+            db,
             user_id=user_id,
             payment_id=payment_id,
             status=status,
@@ -360,7 +369,7 @@ def payment_refresh_status(
             failure_stage=str(answer.get("failure_stage") or ""),
             failure_reason=failure_reason,
         )
-    return _reread(repo, user_id, payment_id)
+    return _reread(db, user_id, payment_id)
 
 
 def _latest(items: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -370,8 +379,8 @@ def _latest(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     return max(with_ids, key=lambda item: str(item.get("created_at", "")))
 
 
-def _reread(repo: PaymentRepository, user_id: str, payment_id: str) -> Payment:
-    payment = repo.get_payment(user_id=user_id, payment_id=payment_id)
+def _reread(db: Dynamo, user_id: str, payment_id: str) -> Payment:
+    payment = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
     if payment is None:
         raise RepositoryError("The payment disappeared while it was being refreshed.")
     return payment

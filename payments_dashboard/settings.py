@@ -143,7 +143,7 @@ LOGGING = {
     "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
 
-# --- DynamoDB (payments/repository.py) ---------------------------------------------------
+# --- DynamoDB (payments/dynamo/) ------------------------------------------------------------
 # Unset endpoint = AWS DynamoDB with credentials from the environment or an IAM role.
 DYNAMODB_ENDPOINT_URL = env_str("DYNAMODB_ENDPOINT_URL") or None
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "eu-west-2"))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark every access pattern of the payments repository against DynamoDB Local.
+"""Benchmark every access pattern of the data layer (`payments.dynamo`) against DynamoDB Local.
 
 Seeds N payments for one merchant (through the real write path), then runs each access pattern
 R times and prints the DynamoDB requests made, the items read and the median time. Run:
@@ -34,22 +34,24 @@ import django  # noqa: E402
 django.setup()
 
 from devtools import dynamodb_local  # noqa: E402
+from payments import dynamo  # noqa: E402
 from payments.domain import PaymentStatus as S  # noqa: E402
-from payments.repository import PaymentRepository, make_client  # noqa: E402
+from payments.dynamo import Dynamo, Metrics  # noqa: E402
 
 USER = "auth0|benchmark"
 END = datetime(2026, 11, 1, tzinfo=UTC)
 OUTCOMES = [S.PENDING, S.EXECUTED, S.SETTLED, S.SETTLED, S.FAILED, S.AUTHORIZING]
 
 
-def seed(repo: PaymentRepository, n: int, days: int) -> dict[str, str]:
+def seed(db: Dynamo, n: int, days: int) -> dict[str, str]:
     rng = random.Random(n)
     start = END - timedelta(days=days)
     samples: dict[str, str] = {}
     t0 = time.perf_counter()
     for i in range(n):
         created = start + timedelta(seconds=(days * 86400) * i // n)
-        payment = repo.create_payment(
+        payment = dynamo.payment_create(
+            db,
             user_id=USER,
             amount=Decimal(rng.randint(100, 50_000)) / 100,
             currency="GBP" if i % 4 else "EUR",
@@ -58,12 +60,13 @@ def seed(repo: PaymentRepository, n: int, days: int) -> dict[str, str]:
         )
         status = rng.choice(OUTCOMES)
         if status is not S.PENDING:
-            repo.update_status(
-                user_id=USER, payment_id=payment.payment_id, status=status, source="bench"
+            dynamo.payment_status_update(
+                db, user_id=USER, payment_id=payment.payment_id, status=status, source="bench"
             )
         if i == n // 2:
             samples["payment_id"] = payment.payment_id
-            repo.set_link(
+            dynamo.payment_link_set(
+                db,
                 user_id=USER,
                 payment_id=payment.payment_id,
                 link_id="pl_bench",
@@ -75,51 +78,60 @@ def seed(repo: PaymentRepository, n: int, days: int) -> dict[str, str]:
     return samples
 
 
-def measure(
-    name: str, repeat: int, call: Callable[[], Any], repo: PaymentRepository
-) -> tuple[str, int, int, float]:
+def measure(name: str, repeat: int, call: Callable[[Metrics], Any]) -> tuple[str, int, int, float]:
+    """Median time of `repeat` runs, and the DynamoDB work of one run (its own Metrics)."""
     timings: list[float] = []
-    requests = items = 0
+    metrics = Metrics()
     for _ in range(repeat):
-        before = (repo.metrics.requests, repo.metrics.items_read)
+        metrics = Metrics()
         t0 = time.perf_counter()
-        call()
+        call(metrics)
         timings.append((time.perf_counter() - t0) * 1000)
-        requests = repo.metrics.requests - before[0]
-        items = repo.metrics.items_read - before[1]
-    return name, requests, items, statistics.median(timings)
+    return name, metrics.requests, metrics.items_read, statistics.median(timings)
 
 
 def run(endpoint: str, n: int, repeat: int) -> list[tuple[str, int, int, float]]:
-    repo = PaymentRepository(
-        make_client(endpoint_url=endpoint, region="eu-west-2"),
+    db = Dynamo(
+        dynamo.make_client(endpoint_url=endpoint, region="eu-west-2"),
         table=f"Bench{n}-{time.time_ns()}",
         meta_table=f"BenchMeta{n}-{time.time_ns()}",
     )
-    repo.ensure_tables()
+    dynamo.tables_ensure(db)
     days = 90
-    samples = seed(repo, n, days)
+    samples = seed(db, n, days)
     page5: dict[str, str | None] = {"cursor": None}
     cursor = None
     for _ in range(4):
-        cursor = repo.list_payments(user_id=USER, cursor=cursor).next_cursor
+        cursor = dynamo.payment_list(db, user_id=USER, cursor=cursor).next_cursor
     page5["cursor"] = cursor
     week = (END - timedelta(days=7), END)
-    patterns: list[tuple[str, Callable[[], Any]]] = [
-        ("list newest first, page 1", lambda: repo.list_payments(user_id=USER)),
-        ("list, page 5 (cursor)", lambda: repo.list_payments(user_id=USER, cursor=page5["cursor"])),
-        ("filter 1 status", lambda: repo.list_payments(user_id=USER, statuses=[S.FAILED])),
+    patterns: list[tuple[str, Callable[[Metrics], Any]]] = [
+        ("list newest first, page 1", lambda m: dynamo.payment_list(db, metrics=m, user_id=USER)),
+        (
+            "list, page 5 (cursor)",
+            lambda m: dynamo.payment_list(db, metrics=m, user_id=USER, cursor=page5["cursor"]),
+        ),
+        (
+            "filter 1 status",
+            lambda m: dynamo.payment_list(db, metrics=m, user_id=USER, statuses=[S.FAILED]),
+        ),
         (
             "filter 3 statuses",
-            lambda: repo.list_payments(user_id=USER, statuses=[S.FAILED, S.PENDING, S.SETTLED]),
+            lambda m: dynamo.payment_list(
+                db, metrics=m, user_id=USER, statuses=[S.FAILED, S.PENDING, S.SETTLED]
+            ),
         ),
         (
             "filter last 7 days",
-            lambda: repo.list_payments(user_id=USER, created_from=week[0], created_to=week[1]),
+            lambda m: dynamo.payment_list(
+                db, metrics=m, user_id=USER, created_from=week[0], created_to=week[1]
+            ),
         ),
         (
             "filter status+currency+7 days",
-            lambda: repo.list_payments(
+            lambda m: dynamo.payment_list(
+                db,
+                metrics=m,
                 user_id=USER,
                 statuses=[S.SETTLED],
                 currency="EUR",
@@ -129,30 +141,46 @@ def run(endpoint: str, n: int, repeat: int) -> list[tuple[str, int, int, float]]
         ),
         (
             "open one payment",
-            lambda: repo.get_payment(user_id=USER, payment_id=samples["payment_id"]),
+            lambda m: dynamo.payment_get(
+                db, metrics=m, user_id=USER, payment_id=samples["payment_id"]
+            ),
         ),
-        ("stats 7 days", lambda: repo.payment_stats(user_id=USER, start=week[0], end=week[1])),
+        (
+            "stats 7 days",
+            lambda m: dynamo.stats_for_range(
+                db, metrics=m, user_id=USER, start=week[0], end=week[1]
+            ),
+        ),
         (
             "stats 90 days, ragged edges",
-            lambda: repo.payment_stats(
-                user_id=USER, start=END - timedelta(days=90, hours=5), end=END - timedelta(hours=3)
+            lambda m: dynamo.stats_for_range(
+                db,
+                metrics=m,
+                user_id=USER,
+                start=END - timedelta(days=90, hours=5),
+                end=END - timedelta(hours=3),
             ),
         ),
         (
             "search by payment id",
-            lambda: repo.search_payments(user_id=USER, query=samples["payment_id"]),
+            lambda m: dynamo.payment_search(
+                db, metrics=m, user_id=USER, query=samples["payment_id"]
+            ),
         ),
-        ("search by link id", lambda: repo.search_payments(user_id=USER, query="pl_bench")),
+        (
+            "search by link id",
+            lambda m: dynamo.payment_search(db, metrics=m, user_id=USER, query="pl_bench"),
+        ),
         (
             "search reference (budget 1000)",
-            lambda: repo.search_payments(user_id=USER, query="inv-0001"),
+            lambda m: dynamo.payment_search(db, metrics=m, user_id=USER, query="inv-0001"),
         ),
         (
             "search amount (budget 1000)",
-            lambda: repo.search_payments(user_id=USER, query=samples["amount"]),
+            lambda m: dynamo.payment_search(db, metrics=m, user_id=USER, query=samples["amount"]),
         ),
     ]
-    return [measure(name, repeat, call, repo) for name, call in patterns]
+    return [measure(name, repeat, call) for name, call in patterns]
 
 
 def main() -> int:

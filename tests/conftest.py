@@ -81,6 +81,6 @@ def dynamodb_local_client(dynamodb_local_endpoint: str) -> Any:
 
 
 # =========================================================================================
-# Repository fixtures (payments/repository.py owner): PaymentRepository fixtures parametrized
-# over moto and DynamoDB Local go below this line. Build on `dynamodb_local_endpoint` above.
+# Data-layer fixtures (payments/dynamo owner): `Dynamo` fixtures parametrized over moto
+# and DynamoDB Local live in tests/dynamodb_fixtures.py. Build on `dynamodb_local_endpoint` above.
 # =========================================================================================

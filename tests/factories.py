@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from social_django.models import UserSocialAuth
 
+from payments import dynamo
 from payments.domain import Payment, PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 
 ALICE = "auth0|alice0000000000000001"
 BOB = "auth0|bob00000000000000000002"
@@ -39,7 +40,7 @@ def sign_in(client: Client, merchant_id: str = ALICE, name: str = "Alice Merchan
 
 
 def make_payments(
-    repo: PaymentRepository,
+    repo: Dynamo,
     user_id: str = ALICE,
     n: int = 3,
     *,
@@ -55,7 +56,8 @@ def make_payments(
     start = start or datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
     made: list[Payment] = []
     for i in range(n):
-        payment = repo.create_payment(
+        payment = dynamo.payment_create(
+            repo,
             user_id=user_id,
             amount=amount + i,
             currency=currencies[i % len(currencies)],
@@ -63,7 +65,8 @@ def make_payments(
             now=start + step * i,
         )
         if statuses and statuses[i % len(statuses)] != PaymentStatus.PENDING:
-            update = repo.update_status(
+            update = dynamo.payment_status_update(
+                repo,
                 user_id=user_id,
                 payment_id=payment.payment_id,
                 status=statuses[i % len(statuses)],

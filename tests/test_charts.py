@@ -6,8 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from payments import charts
-from payments.domain import PaymentStatus
-from payments.repository import DailyTotals, Totals
+from payments.domain import DailyTotals, PaymentStatus, Totals
 
 S = PaymentStatus
 

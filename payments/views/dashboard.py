@@ -3,15 +3,13 @@ CSV export.
 
 Each page is one template whose swappable parts are partials; an HTMX request gets only the part
 it asked for, any other request (including htmx restoring history) the whole page, so every URL
-works on its own and without JavaScript. Every repository call is scoped to the signed-in
-merchant; another merchant's payment simply is not found (404).
+works on its own and without JavaScript. Reads go through `payments.selectors`, each scoped to
+the signed-in merchant; another merchant's payment simply is not found (404).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
@@ -22,11 +20,12 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
-from payments import charts
+from payments import charts, selectors
 from payments.domain import (
-    SUCCESSFUL_STATUSES,
     SUPPORTED_CURRENCIES,
+    DateRange,
     Payment,
+    PaymentFilters,
     PaymentStatus,
     PaymentValidationError,
     parse_status,
@@ -37,15 +36,12 @@ from payments.export import csv_lines, export_filename
 from payments.formatting import merchant_zone, merchant_zone_name
 from payments.forms import (
     RANGE_CHOICES,
-    DateRange,
     PaymentFilterForm,
-    PaymentFilters,
     SearchForm,
     StatsForm,
     form_errors,
     page_size,
 )
-from payments.repository import PaymentStats, Totals, get_repository
 
 POLL_ROW = "every 5s"
 POLL_DETAIL = "every 3s"
@@ -74,32 +70,15 @@ def _render(
 
 def _get_payment_or_404(request: AuthenticatedHttpRequest, payment_id: str) -> Payment:
     """The one place a payment is looked up by id: only the signed-in merchant's own."""
-    payment = get_repository().get_payment(user_id=merchant_id(request), payment_id=payment_id)
+    payment = selectors.payment_get_for_merchant(
+        user_id=merchant_id(request), payment_id=payment_id
+    )
     if payment is None:
         raise Http404("No payment with that id.")
     return payment
 
 
 # --- list and search -----------------------------------------------------------------------
-
-
-@dataclass
-class ListResult:
-    payments: list[Payment]
-    next_cursor: str | None = None
-    budget_exhausted: bool = False
-    searched: int = 0
-
-
-def _matches(payment: Payment, filters: PaymentFilters) -> bool:
-    if filters.statuses and payment.status not in filters.statuses:
-        return False
-    if filters.currency and payment.currency != filters.currency:
-        return False
-    r = filters.date_range
-    return not (
-        r.start is not None and r.end is not None and not (r.start <= payment.created_at < r.end)
-    )
 
 
 def _query_without(params: QueryDict, *names: str) -> QueryDict:
@@ -122,37 +101,23 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not search_form.is_valid():
         errors += form_errors(search_form)
     query = str(search_form.cleaned_data.get("q") or "") if not search_form.errors else ""
-    result = ListResult([])
+    result = selectors.PaymentListResult([])
     filters = form.filters() if not form.errors else PaymentFilters()
     if not errors:
-        repo = get_repository()
         user_id = merchant_id(request)
         try:
             if query:
-                found = repo.search_payments(
+                result = selectors.payment_search(
                     user_id=user_id,
                     query=query,
-                    cursor=filters.cursor,
-                    budget=settings.PAYMENTS_SEARCH_BUDGET,
+                    filters=filters,
                     page_size=page_size(),
-                )
-                result = ListResult(
-                    [p for p in found.items if _matches(p, filters)],
-                    found.next_cursor,
-                    found.budget_exhausted,
-                    found.items_read,
+                    budget=settings.PAYMENTS_SEARCH_BUDGET,
                 )
             else:
-                page = repo.list_payments(
-                    user_id=user_id,
-                    statuses=filters.statuses,
-                    currency=filters.currency,
-                    created_from=filters.date_range.start,
-                    created_to=filters.date_range.end,
-                    page_size=page_size(),
-                    cursor=filters.cursor,
+                result = selectors.payment_list(
+                    user_id=user_id, filters=filters, page_size=page_size()
                 )
-                result = ListResult(page.items, page.next_cursor)
         except InvalidCursor as error:
             errors.append(error.message)
         except PaymentValidationError as error:
@@ -250,47 +215,6 @@ def payment_status(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
 # --- statistics ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StatusLine:
-    status: PaymentStatus
-    count: int
-    amounts: list[tuple[str, Decimal]]
-
-
-@dataclass(frozen=True)
-class PeriodSummary:
-    count: int
-    started: int  # every status except pending and expired
-    succeeded: int
-    received: dict[str, Decimal]  # executed or settled, per currency
-    created: dict[str, Totals]
-
-    @property
-    def success_rate(self) -> Decimal | None:
-        if not self.started:
-            return None
-        return (Decimal(self.succeeded) * 100 / self.started).quantize(Decimal("0.1"))
-
-
-def summarise(stats: PaymentStats) -> PeriodSummary:
-    started = succeeded = 0
-    received: dict[str, Decimal] = {}
-    for (status, currency), totals in stats.totals.items():
-        if status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
-            started += totals.count
-        if status in SUCCESSFUL_STATUSES:
-            succeeded += totals.count
-            received[currency] = received.get(currency, Decimal(0)) + totals.amount
-    return PeriodSummary(stats.count, started, succeeded, received, stats.by_currency())
-
-
-def _change(now: Decimal | int, before: Decimal | int) -> str:
-    if not before:
-        return "new" if now else "no change"
-    percent = (Decimal(now) - Decimal(before)) * 100 / Decimal(before)
-    return f"{percent:+.0f}%"
-
-
 @require_GET
 @merchant_required
 def payment_stats(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -308,54 +232,20 @@ def payment_stats(request: AuthenticatedHttpRequest) -> HttpResponse:
     date_range: DateRange = form.cleaned_data["date_range"]
     if not context["values"]["range"]:
         context["values"]["range"] = date_range.preset
-    assert date_range.start is not None and date_range.end is not None
-    previous = date_range.previous()
-    assert previous.start is not None and previous.end is not None
-    repo = get_repository()
-    user_id = merchant_id(request)
-    current = repo.payment_stats(user_id=user_id, start=date_range.start, end=date_range.end)
-    before = repo.payment_stats(user_id=user_id, start=previous.start, end=previous.end)
-    days = repo.daily_stats(
-        user_id=user_id, start=date_range.start, end=date_range.end, tz=merchant_zone()
+    summary = selectors.payment_stats_summary(
+        user_id=merchant_id(request), date_range=date_range, tz=merchant_zone()
     )
-    now, then = summarise(current), summarise(before)
-    by_status = current.by_status()
-    status_lines = [
-        StatusLine(
-            status,
-            sum(t.count for t in by_status[status].values()),
-            sorted((c, t.amount) for c, t in by_status[status].items()),
-        )
-        for status in PaymentStatus
-        if status in by_status
-    ]
-    currencies = sorted(set(now.created) | set(then.created))
+    days = summary.days
     context.update(
         {
             "date_range": date_range,
-            "previous": previous,
-            "now": now,
-            "then": then,
-            "count_change": _change(now.count, then.count),
-            "rate_change": (
-                f"{now.success_rate - then.success_rate:+.1f} points"
-                if now.success_rate is not None and then.success_rate is not None
-                else ""
-            ),
-            "status_lines": status_lines,
-            "currency_lines": [
-                {
-                    "currency": c,
-                    "now": now.created.get(c, Totals()),
-                    "then": then.created.get(c, Totals()),
-                    "received": now.received.get(c, Decimal(0)),
-                    "received_before": then.received.get(c, Decimal(0)),
-                    "received_change": _change(
-                        now.received.get(c, Decimal(0)), then.received.get(c, Decimal(0))
-                    ),
-                }
-                for c in currencies
-            ],
+            "previous": summary.previous,
+            "now": summary.now,
+            "then": summary.then,
+            "count_change": summary.count_change,
+            "rate_change": summary.rate_change,
+            "status_lines": summary.status_lines,
+            "currency_lines": summary.currency_lines,
             "charts": [
                 {
                     "currency": c,
@@ -381,13 +271,7 @@ def payment_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return payment_list(request)  # the list page with the errors, status 400
     filters = form.filters()
-    payments = get_repository().iter_payments(
-        user_id=merchant_id(request),
-        statuses=filters.statuses,
-        currency=filters.currency,
-        created_from=filters.date_range.start,
-        created_to=filters.date_range.end,
-    )
+    payments = selectors.payment_export_rows(user_id=merchant_id(request), filters=filters)
     # Read the first page now: a database that is down gives the error page, not a cut file.
     first = list(itertools.islice(payments, 1))
     response = StreamingHttpResponse(

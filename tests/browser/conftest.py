@@ -68,7 +68,7 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture(scope="session")
 def browser_dynamodb(dynamodb_local_endpoint: str) -> Iterator[dict[str, Any]]:
     """Points the app's settings at DynamoDB Local with table names unique to this session and
-    creates the tables through payments.repository. Restores the settings afterwards."""
+    creates the tables through payments.dynamo. Restores the settings afterwards."""
     from django.conf import settings
 
     suffix = uuid.uuid4().hex[:8]
@@ -89,13 +89,9 @@ def browser_dynamodb(dynamodb_local_endpoint: str) -> Iterator[dict[str, Any]]:
 
 
 def _create_tables() -> None:
-    try:
-        from payments.repository import PaymentRepository
-    except ModuleNotFoundError as exc:
-        if exc.name != "payments.repository":
-            raise
-        return  # Not written yet: pages that need no payments still work.
-    PaymentRepository.from_settings().ensure_tables()
+    from payments import dynamo
+
+    dynamo.tables_ensure(dynamo.dynamo_from_settings())
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from django.test import Client
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from payments import dynamo
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import make_payments, merchant_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,8 +43,8 @@ def merchant(live_app: str, page: Page) -> str:
 
 
 @pytest.fixture
-def repo(live_app: str) -> PaymentRepository:
-    return PaymentRepository.from_settings()
+def repo(live_app: str) -> Dynamo:
+    return dynamo.dynamo_from_settings()
 
 
 def rows(page: Page) -> list[str]:
@@ -51,7 +52,7 @@ def rows(page: Page) -> list[str]:
 
 
 def test_status_filter_updates_the_table_and_url_and_back_restores(
-    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+    page: Page, live_app: str, merchant: str, repo: Dynamo
 ) -> None:
     make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
     page.goto(f"{live_app}/")
@@ -73,7 +74,7 @@ def test_status_filter_updates_the_table_and_url_and_back_restores(
 
 
 def test_search_updates_results_as_you_type(
-    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+    page: Page, live_app: str, merchant: str, repo: Dynamo
 ) -> None:
     make_payments(repo, merchant, 3, reference="HAY {i}")
     make_payments(repo, merchant, 1, reference="NEEDLE 9", start=datetime(2026, 2, 1, tzinfo=UTC))
@@ -89,7 +90,7 @@ def test_load_more_appends_the_next_page(
     page: Page,
     live_app: str,
     merchant: str,
-    repo: PaymentRepository,
+    repo: Dynamo,
     settings: SettingsWrapper,
 ) -> None:
     settings.PAYMENTS_PAGE_SIZE = 5
@@ -103,7 +104,7 @@ def test_load_more_appends_the_next_page(
 
 
 def test_open_a_payment_from_the_list(
-    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+    page: Page, live_app: str, merchant: str, repo: Dynamo
 ) -> None:
     (payment,) = make_payments(repo, merchant, 1, statuses=(S.SETTLED,))
     page.goto(f"{live_app}/")
@@ -114,7 +115,7 @@ def test_open_a_payment_from_the_list(
 
 
 def test_export_downloads_the_filtered_payments(
-    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+    page: Page, live_app: str, merchant: str, repo: Dynamo
 ) -> None:
     made = make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
     page.goto(f"{live_app}/?status=failed")
@@ -126,7 +127,7 @@ def test_export_downloads_the_filtered_payments(
 
 
 def test_statistics_chart_is_visible(
-    page: Page, live_app: str, merchant: str, repo: PaymentRepository
+    page: Page, live_app: str, merchant: str, repo: Dynamo
 ) -> None:
     today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     make_payments(
@@ -148,7 +149,7 @@ def test_statistics_chart_is_visible(
 
 
 def test_filters_work_without_javascript(
-    browser: Browser, page: Page, live_app: str, merchant: str, repo: PaymentRepository
+    browser: Browser, page: Page, live_app: str, merchant: str, repo: Dynamo
 ) -> None:
     make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
     context = browser.new_context(java_script_enabled=False)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from payments.dynamodb_schema import PAYMENTS_TABLE
-from payments.repository import make_client
+from payments.dynamo import make_client
+from payments.dynamo.schema import PAYMENTS_TABLE
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,9 @@ import socket
 
 import pytest
 
+from payments import dynamo
+from payments.dynamo import Dynamo, make_client
 from payments.errors import DatabaseUnavailable, TableMissing
-from payments.repository import PaymentRepository, make_client
 from tests.factories import ALICE
 
 
@@ -19,13 +20,13 @@ def test_an_unreachable_database_raises_a_clear_error() -> None:
     client = make_client(
         endpoint_url=f"http://127.0.0.1:{_closed_port()}", region="eu-west-2", timeout=1
     )
-    repo = PaymentRepository(client, table="Payments", meta_table="PaymentsMeta")
+    repo = Dynamo(client, table="Payments", meta_table="PaymentsMeta")
     with pytest.raises(DatabaseUnavailable, match="cannot be reached"):
-        repo.get_payment(user_id=ALICE, payment_id="01ABC")
+        dynamo.payment_get(repo, user_id=ALICE, payment_id="01ABC")
 
 
 def test_a_missing_table_says_to_run_init_dynamodb(dynamodb_local_endpoint: str) -> None:
     client = make_client(endpoint_url=dynamodb_local_endpoint, region="eu-west-2")
-    repo = PaymentRepository(client, table="NoSuchTable", meta_table="NoSuchMeta")
+    repo = Dynamo(client, table="NoSuchTable", meta_table="NoSuchMeta")
     with pytest.raises(TableMissing, match="init_dynamodb"):
-        repo.list_payments(user_id=ALICE)
+        dynamo.payment_list(repo, user_id=ALICE)

@@ -5,20 +5,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from payments import dynamo
 from payments.domain import PaymentStatus as S
+from payments.dynamo import Dynamo
 from payments.errors import InvalidCursor
-from payments.repository import PaymentRepository
 from tests.factories import ALICE, BOB, make_payments
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def _all_pages(repo: PaymentRepository, **filters: object) -> tuple[list[str], list[int]]:
+def _all_pages(repo: Dynamo, **filters: object) -> tuple[list[str], list[int]]:
     ids: list[str] = []
     reads: list[int] = []
     cursor = None
     while True:
-        page = repo.list_payments(user_id=ALICE, cursor=cursor, **filters)  # type: ignore[arg-type]
+        page = dynamo.payment_list(repo, user_id=ALICE, cursor=cursor, **filters)  # type: ignore[arg-type]
         ids += [p.payment_id for p in page.items]
         reads.append(page.items_read)
         if not page.next_cursor:
@@ -26,7 +27,7 @@ def _all_pages(repo: PaymentRepository, **filters: object) -> tuple[list[str], l
         cursor = page.next_cursor
 
 
-def test_pages_return_every_payment_once_newest_first(repository: PaymentRepository) -> None:
+def test_pages_return_every_payment_once_newest_first(repository: Dynamo) -> None:
     made = make_payments(repository, n=23, start=START)
     ids, reads = _all_pages(repository, page_size=5)
     assert ids == [p.payment_id for p in reversed(made)]
@@ -34,7 +35,7 @@ def test_pages_return_every_payment_once_newest_first(repository: PaymentReposit
 
 
 def test_status_filter_merges_several_statuses_newest_first_across_pages(
-    repository: PaymentRepository,
+    repository: Dynamo,
 ) -> None:
     made = make_payments(
         repository, n=30, start=START, statuses=(S.PENDING, S.EXECUTED, S.FAILED, S.SETTLED)
@@ -47,7 +48,7 @@ def test_status_filter_merges_several_statuses_newest_first_across_pages(
 
 
 def test_date_range_and_currency_filters_use_the_creation_time(
-    repository: PaymentRepository,
+    repository: Dynamo,
 ) -> None:
     made = make_payments(repository, n=48, start=START, currencies=("GBP", "EUR"))
     day_two = START + timedelta(hours=16)
@@ -63,7 +64,7 @@ def test_date_range_and_currency_filters_use_the_creation_time(
     assert ids == expected and len(ids) == 12
 
 
-def test_status_currency_and_date_filters_combine(repository: PaymentRepository) -> None:
+def test_status_currency_and_date_filters_combine(repository: Dynamo) -> None:
     made = make_payments(
         repository,
         n=40,
@@ -88,44 +89,46 @@ def test_status_currency_and_date_filters_combine(repository: PaymentRepository)
     assert ids == expected and expected
 
 
-def test_a_merchant_never_sees_another_merchants_payments(repository: PaymentRepository) -> None:
+def test_a_merchant_never_sees_another_merchants_payments(repository: Dynamo) -> None:
     alice = make_payments(repository, ALICE, n=3, start=START)
     bob = make_payments(repository, BOB, n=2, start=START)
-    listed = repository.list_payments(user_id=ALICE, page_size=50).items
+    listed = dynamo.payment_list(repository, user_id=ALICE, page_size=50).items
     assert {p.payment_id for p in listed} == {p.payment_id for p in alice}
-    assert repository.get_payment(user_id=ALICE, payment_id=bob[0].payment_id) is None
-    assert repository.get_payment(user_id=BOB, payment_id=alice[0].payment_id) is None
+    assert dynamo.payment_get(repository, user_id=ALICE, payment_id=bob[0].payment_id) is None
+    assert dynamo.payment_get(repository, user_id=BOB, payment_id=alice[0].payment_id) is None
 
 
-def test_a_cursor_from_another_merchant_is_refused(repository: PaymentRepository) -> None:
+def test_a_cursor_from_another_merchant_is_refused(repository: Dynamo) -> None:
     make_payments(repository, BOB, n=5, start=START)
-    page = repository.list_payments(user_id=BOB, page_size=2)
+    page = dynamo.payment_list(repository, user_id=BOB, page_size=2)
     assert page.next_cursor
     with pytest.raises(InvalidCursor):
-        repository.list_payments(user_id=ALICE, page_size=2, cursor=page.next_cursor)
+        dynamo.payment_list(repository, user_id=ALICE, page_size=2, cursor=page.next_cursor)
 
 
-def test_a_tampered_cursor_is_refused(repository: PaymentRepository) -> None:
+def test_a_tampered_cursor_is_refused(repository: Dynamo) -> None:
     make_payments(repository, n=5, start=START)
-    cursor = repository.list_payments(user_id=ALICE, page_size=2).next_cursor
+    cursor = dynamo.payment_list(repository, user_id=ALICE, page_size=2).next_cursor
     assert cursor
     flipped = cursor[:-3] + ("A" if cursor[-3] != "A" else "B") + cursor[-2:]
     for bad in (flipped, "garbage", base64.urlsafe_b64encode(b'{"u":"x"}').decode()):
         with pytest.raises(InvalidCursor):
-            repository.list_payments(user_id=ALICE, page_size=2, cursor=bad)
+            dynamo.payment_list(repository, user_id=ALICE, page_size=2, cursor=bad)
 
 
-def test_a_cursor_from_another_filter_is_refused(repository: PaymentRepository) -> None:
+def test_a_cursor_from_another_filter_is_refused(repository: Dynamo) -> None:
     make_payments(repository, n=5, start=START, statuses=(S.EXECUTED,))
-    cursor = repository.list_payments(user_id=ALICE, page_size=2).next_cursor
+    cursor = dynamo.payment_list(repository, user_id=ALICE, page_size=2).next_cursor
     with pytest.raises(InvalidCursor):
-        repository.list_payments(user_id=ALICE, page_size=2, statuses=[S.EXECUTED], cursor=cursor)
+        dynamo.payment_list(
+            repository, user_id=ALICE, page_size=2, statuses=[S.EXECUTED], cursor=cursor
+        )
 
 
-def test_reversed_date_range_is_refused(repository: PaymentRepository) -> None:
+def test_reversed_date_range_is_refused(repository: Dynamo) -> None:
     from payments.domain import PaymentValidationError
 
     with pytest.raises(PaymentValidationError):
-        repository.list_payments(
-            user_id=ALICE, created_from=START, created_to=START - timedelta(days=1)
+        dynamo.payment_list(
+            repository, user_id=ALICE, created_from=START, created_to=START - timedelta(days=1)
         )

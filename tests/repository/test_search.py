@@ -4,64 +4,69 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from payments import dynamo
 from payments.domain import PaymentValidationError
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB, make_payments
 
 START = datetime(2026, 4, 1, tzinfo=UTC)
 
 
-def test_search_finds_by_payment_id(repository: PaymentRepository) -> None:
+def test_search_finds_by_payment_id(repository: Dynamo) -> None:
     made = make_payments(repository, n=5, start=START)
-    result = repository.search_payments(user_id=ALICE, query=made[2].payment_id.lower())
+    result = dynamo.payment_search(repository, user_id=ALICE, query=made[2].payment_id.lower())
     assert [p.payment_id for p in result.items] == [made[2].payment_id]
 
 
 def test_search_finds_by_link_and_truelayer_ids_with_one_indexed_query_each(
-    repository: PaymentRepository,
+    repository: Dynamo,
 ) -> None:
     made = make_payments(repository, n=3, start=START, reference="ORDER {i}")
-    repository.set_link(
+    dynamo.payment_link_set(
+        repository,
         user_id=ALICE,
         payment_id=made[0].payment_id,
         link_id="pl_abc123",
         link_url="https://x",
         response={},
     )
-    repository.set_truelayer_payment_id(
-        user_id=ALICE, payment_id=made[1].payment_id, truelayer_payment_id="c0ffee-0001"
+    dynamo.payment_truelayer_id_set(
+        repository, user_id=ALICE, payment_id=made[1].payment_id, truelayer_payment_id="c0ffee-0001"
     )
     assert [
-        p.payment_id for p in repository.search_payments(user_id=ALICE, query="pl_abc123").items
+        p.payment_id
+        for p in dynamo.payment_search(repository, user_id=ALICE, query="pl_abc123").items
     ] == [made[0].payment_id]
     assert [
-        p.payment_id for p in repository.search_payments(user_id=ALICE, query="c0ffee-0001").items
+        p.payment_id
+        for p in dynamo.payment_search(repository, user_id=ALICE, query="c0ffee-0001").items
     ] == [made[1].payment_id]
-    assert repository.find_by_link_id("pl_abc123") is not None
+    assert dynamo.payment_find_by_link_id(repository, "pl_abc123") is not None
 
 
 def test_search_by_reference_is_case_insensitive_and_newest_first(
-    repository: PaymentRepository,
+    repository: Dynamo,
 ) -> None:
     make_payments(repository, n=6, start=START, reference="Invoice {i}")
     make_payments(repository, n=2, start=START, reference="Refund {i}")
-    result = repository.search_payments(user_id=ALICE, query="INVOICE")
+    result = dynamo.payment_search(repository, user_id=ALICE, query="INVOICE")
     assert [p.reference for p in result.items] == [f"Invoice {i}" for i in range(5, -1, -1)]
     assert not result.budget_exhausted and result.next_cursor is None
 
 
-def test_search_by_exact_amount(repository: PaymentRepository) -> None:
+def test_search_by_exact_amount(repository: Dynamo) -> None:
     make_payments(repository, n=5, start=START)  # 10.00, 11.00, ... 14.00
-    result = repository.search_payments(user_id=ALICE, query="12.00")
+    result = dynamo.payment_search(repository, user_id=ALICE, query="12.00")
     assert [str(p.amount) for p in result.items] == ["12.00"]
     assert [
-        str(p.amount) for p in repository.search_payments(user_id=ALICE, query="£13").items
+        str(p.amount) for p in dynamo.payment_search(repository, user_id=ALICE, query="£13").items
     ] == ["13.00"]
 
 
-def test_search_never_finds_another_merchants_payments(repository: PaymentRepository) -> None:
+def test_search_never_finds_another_merchants_payments(repository: Dynamo) -> None:
     bob = make_payments(repository, BOB, n=2, start=START, reference="SECRET {i}")
-    repository.set_link(
+    dynamo.payment_link_set(
+        repository,
         user_id=BOB,
         payment_id=bob[0].payment_id,
         link_id="pl_bob",
@@ -69,24 +74,31 @@ def test_search_never_finds_another_merchants_payments(repository: PaymentReposi
         response={},
     )
     for query in ("secret", bob[0].payment_id, "pl_bob", "10.00"):
-        assert repository.search_payments(user_id=ALICE, query=query).items == []
+        assert dynamo.payment_search(repository, user_id=ALICE, query=query).items == []
 
 
 def test_search_stops_at_its_budget_and_continues_with_the_cursor(
-    repository: PaymentRepository,
+    repository: Dynamo,
 ) -> None:
     made = make_payments(
         repository, n=30, start=START, step=timedelta(minutes=1), reference="X {i}"
     )
     # The only match is the oldest payment: a budget of 10 can't reach it in one request.
-    repository.create_payment(
-        user_id=ALICE, amount="1", currency="GBP", reference="NEEDLE", now=START - timedelta(days=1)
+    dynamo.payment_create(
+        repository,
+        user_id=ALICE,
+        amount="1",
+        currency="GBP",
+        reference="NEEDLE",
+        now=START - timedelta(days=1),
     )
-    first = repository.search_payments(user_id=ALICE, query="needle", budget=10)
+    first = dynamo.payment_search(repository, user_id=ALICE, query="needle", budget=10)
     assert first.items == [] and first.budget_exhausted and first.items_read <= 10
     found, cursor, rounds = [], first.next_cursor, 1
     while cursor:
-        more = repository.search_payments(user_id=ALICE, query="needle", budget=10, cursor=cursor)
+        more = dynamo.payment_search(
+            repository, user_id=ALICE, query="needle", budget=10, cursor=cursor
+        )
         assert more.items_read <= 10
         found += more.items
         cursor = more.next_cursor
@@ -96,28 +108,28 @@ def test_search_stops_at_its_budget_and_continues_with_the_cursor(
 
 
 def test_search_with_a_full_page_continues_right_after_the_last_result(
-    repository: PaymentRepository,
+    repository: Dynamo,
 ) -> None:
     made = make_payments(repository, n=12, start=START, reference="Same {i}")
-    first = repository.search_payments(user_id=ALICE, query="same", page_size=5)
+    first = dynamo.payment_search(repository, user_id=ALICE, query="same", page_size=5)
     assert len(first.items) == 5 and first.next_cursor and not first.budget_exhausted
-    second = repository.search_payments(
-        user_id=ALICE, query="same", page_size=5, cursor=first.next_cursor
+    second = dynamo.payment_search(
+        repository, user_id=ALICE, query="same", page_size=5, cursor=first.next_cursor
     )
-    third = repository.search_payments(
-        user_id=ALICE, query="same", page_size=5, cursor=second.next_cursor
+    third = dynamo.payment_search(
+        repository, user_id=ALICE, query="same", page_size=5, cursor=second.next_cursor
     )
     ids = [p.payment_id for p in first.items + second.items + third.items]
     assert ids == [p.payment_id for p in reversed(made)]
 
 
-def test_empty_search_is_refused_with_a_message(repository: PaymentRepository) -> None:
+def test_empty_search_is_refused_with_a_message(repository: Dynamo) -> None:
     with pytest.raises(PaymentValidationError):
-        repository.search_payments(user_id=ALICE, query="   ")
+        dynamo.payment_search(repository, user_id=ALICE, query="   ")
 
 
-def test_an_id_that_names_a_payment_reads_no_history(repository: PaymentRepository) -> None:
+def test_an_id_that_names_a_payment_reads_no_history(repository: Dynamo) -> None:
     made = make_payments(repository, n=20, start=START)
-    result = repository.search_payments(user_id=ALICE, query=made[3].payment_id)
+    result = dynamo.payment_search(repository, user_id=ALICE, query=made[3].payment_id)
     assert [p.payment_id for p in result.items] == [made[3].payment_id]
     assert result.requests == 1 and result.items_read == 1 and result.next_cursor is None

@@ -6,27 +6,28 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from payments import dynamo
 from payments.domain import PaymentStatus as S
-from payments.repository import PaymentRepository, Totals
+from payments.domain import Totals
+from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB
 
 START = datetime(2026, 2, 26, 0, 0, tzinfo=UTC)
 
 
-def _brute_force(
-    repo: PaymentRepository, start: datetime, end: datetime
-) -> dict[tuple[S, str], Totals]:
+def _brute_force(repo: Dynamo, start: datetime, end: datetime) -> dict[tuple[S, str], Totals]:
     totals: dict[tuple[S, str], Totals] = defaultdict(Totals)
-    for payment in repo.iter_payments(user_id=ALICE):
+    for payment in dynamo.payment_iter(repo, user_id=ALICE):
         if start <= payment.created_at < end:
             totals[(payment.status, payment.currency)] += Totals(1, payment.amount)
     return dict(totals)
 
 
-def _random_history(repo: PaymentRepository, seed: int, n: int) -> None:
+def _random_history(repo: Dynamo, seed: int, n: int) -> None:
     rng = random.Random(seed)
     for i in range(n):
-        payment = repo.create_payment(
+        payment = dynamo.payment_create(
+            repo,
             user_id=ALICE,
             amount=Decimal(rng.randint(1, 100_000)) / 100,
             currency=rng.choice(["GBP", "EUR"]),
@@ -34,14 +35,20 @@ def _random_history(repo: PaymentRepository, seed: int, n: int) -> None:
             now=START + timedelta(minutes=rng.randint(0, 60 * 24 * 9)),
         )
         for _ in range(rng.randint(0, 4)):
-            repo.update_status(
-                user_id=ALICE, payment_id=payment.payment_id, status=rng.choice(list(S)), source="r"
+            dynamo.payment_status_update(
+                repo,
+                user_id=ALICE,
+                payment_id=payment.payment_id,
+                status=rng.choice(list(S)),
+                source="r",
             )
-    repo.create_payment(user_id=BOB, amount="99", currency="GBP", reference="BOB", now=START)
+    dynamo.payment_create(
+        repo, user_id=BOB, amount="99", currency="GBP", reference="BOB", now=START
+    )
 
 
 def test_statistics_equal_a_brute_force_count_over_many_ranges(
-    repository: PaymentRepository,
+    repository: Dynamo,
 ) -> None:
     _random_history(repository, seed=7, n=60)
     ranges = [
@@ -51,14 +58,17 @@ def test_statistics_equal_a_brute_force_count_over_many_ranges(
         (START + timedelta(days=2), START + timedelta(days=2, hours=1)),  # one hour
     ]
     for start, end in ranges:
-        stats = repository.payment_stats(user_id=ALICE, start=start, end=end)
+        stats = dynamo.stats_for_range(repository, user_id=ALICE, start=start, end=end)
         assert stats.totals == _brute_force(repository, start, end), (start, end)
 
 
-def test_statistics_cost_follows_the_days_in_the_range(repository: PaymentRepository) -> None:
+def test_statistics_cost_follows_the_days_in_the_range(repository: Dynamo) -> None:
     _random_history(repository, seed=3, n=40)
-    stats = repository.payment_stats(
-        user_id=ALICE, start=START + timedelta(hours=3), end=START + timedelta(days=8, hours=2)
+    stats = dynamo.stats_for_range(
+        repository,
+        user_id=ALICE,
+        start=START + timedelta(hours=3),
+        end=START + timedelta(days=8, hours=2),
     )
     # 7 whole days + 21 + 2 edge hours, read in three queries, however many payments there are.
     assert stats.requests == 3
@@ -66,13 +76,13 @@ def test_statistics_cost_follows_the_days_in_the_range(repository: PaymentReposi
 
 
 def test_daily_series_adds_up_to_the_totals_in_the_merchants_zone(
-    repository: PaymentRepository,
+    repository: Dynamo,
 ) -> None:
     _random_history(repository, seed=11, n=30)
     london = ZoneInfo("Europe/London")
     start = datetime(2026, 2, 27, tzinfo=london)
     end = datetime(2026, 3, 4, tzinfo=london)
-    days = repository.daily_stats(user_id=ALICE, start=start, end=end, tz=london)
+    days = dynamo.stats_daily(repository, user_id=ALICE, start=start, end=end, tz=london)
     assert [d.day.isoformat() for d in days][0] == "2026-02-27" and len(days) == 5
     summed: dict[tuple[S, str], Totals] = defaultdict(Totals)
     for day in days:

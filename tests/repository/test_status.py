@@ -2,26 +2,36 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
+
+from payments import dynamo
+from payments.domain import Payment
 from payments.domain import PaymentStatus as S
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
+from payments.dynamo import payments as dynamo_payments
 from tests.factories import ALICE
 
 
-def _new(repo: PaymentRepository) -> str:
-    return repo.create_payment(
-        user_id=ALICE, amount="20.00", currency="GBP", reference="R"
+def _new(repo: Dynamo) -> str:
+    return dynamo.payment_create(
+        repo, user_id=ALICE, amount="20.00", currency="GBP", reference="R"
     ).payment_id
 
 
-def test_status_moves_forward_and_records_each_step(repository: PaymentRepository) -> None:
+def test_status_moves_forward_and_records_each_step(repository: Dynamo) -> None:
     payment_id = _new(repository)
     for status in (S.AUTHORIZING, S.AUTHORIZED, S.EXECUTED, S.SETTLED):
-        update = repository.update_status(
-            user_id=ALICE, payment_id=payment_id, status=status, source=f"webhook {status}"
+        update = dynamo.payment_status_update(
+            repository,
+            user_id=ALICE,
+            payment_id=payment_id,
+            status=status,
+            source=f"webhook {status}",
         )
         assert update.applied
-    payment = repository.get_payment(user_id=ALICE, payment_id=payment_id)
+    payment = dynamo.payment_get(repository, user_id=ALICE, payment_id=payment_id)
     assert payment is not None
     assert [h.status for h in payment.history] == [
         S.PENDING,
@@ -33,20 +43,23 @@ def test_status_moves_forward_and_records_each_step(repository: PaymentRepositor
     assert payment.updated_at >= payment.created_at
 
 
-def test_status_never_moves_backwards(repository: PaymentRepository) -> None:
+def test_status_never_moves_backwards(repository: Dynamo) -> None:
     payment_id = _new(repository)
-    repository.update_status(user_id=ALICE, payment_id=payment_id, status=S.EXECUTED, source="t")
-    late = repository.update_status(
-        user_id=ALICE, payment_id=payment_id, status=S.AUTHORIZING, source="late event"
+    dynamo.payment_status_update(
+        repository, user_id=ALICE, payment_id=payment_id, status=S.EXECUTED, source="t"
+    )
+    late = dynamo.payment_status_update(
+        repository, user_id=ALICE, payment_id=payment_id, status=S.AUTHORIZING, source="late event"
     )
     assert not late.applied
     assert late.payment is not None and late.payment.status is S.EXECUTED
     assert len(late.payment.history) == 2
 
 
-def test_failed_is_terminal_and_keeps_its_reason(repository: PaymentRepository) -> None:
+def test_failed_is_terminal_and_keeps_its_reason(repository: Dynamo) -> None:
     payment_id = _new(repository)
-    repository.update_status(
+    dynamo.payment_status_update(
+        repository,
         user_id=ALICE,
         payment_id=payment_id,
         status=S.FAILED,
@@ -54,8 +67,8 @@ def test_failed_is_terminal_and_keeps_its_reason(repository: PaymentRepository) 
         failure_stage="authorizing",
         failure_reason="some_new_reason_code",
     )
-    again = repository.update_status(
-        user_id=ALICE, payment_id=payment_id, status=S.EXECUTED, source="t"
+    again = dynamo.payment_status_update(
+        repository, user_id=ALICE, payment_id=payment_id, status=S.EXECUTED, source="t"
     )
     assert not again.applied
     assert again.payment is not None
@@ -63,44 +76,57 @@ def test_failed_is_terminal_and_keeps_its_reason(repository: PaymentRepository) 
     assert again.payment.failure_stage == "authorizing"
 
 
-def test_an_event_is_applied_once(repository: PaymentRepository) -> None:
+def test_an_event_is_applied_once(repository: Dynamo) -> None:
     payment_id = _new(repository)
-    first = repository.update_status(
-        user_id=ALICE, payment_id=payment_id, status=S.EXECUTED, source="t", event_id="ev-1"
+    first = dynamo.payment_status_update(
+        repository,
+        user_id=ALICE,
+        payment_id=payment_id,
+        status=S.EXECUTED,
+        source="t",
+        event_id="ev-1",
     )
-    second = repository.update_status(
-        user_id=ALICE, payment_id=payment_id, status=S.EXECUTED, source="t", event_id="ev-1"
+    second = dynamo.payment_status_update(
+        repository,
+        user_id=ALICE,
+        payment_id=payment_id,
+        status=S.EXECUTED,
+        source="t",
+        event_id="ev-1",
     )
     assert first.applied and not first.duplicate
     assert second.duplicate and not second.applied
-    assert repository.event_seen("ev-1")
+    assert dynamo.event_seen(repository, "ev-1")
 
 
-def test_the_condition_lives_in_dynamodb_not_only_in_python(repository: PaymentRepository) -> None:
+def test_the_condition_lives_in_dynamodb_not_only_in_python(
+    repository: Dynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A writer holding a stale read cannot move the status: DynamoDB refuses it."""
     payment_id = _new(repository)
-    stale = repository.get_payment(user_id=ALICE, payment_id=payment_id)
-    repository.update_status(user_id=ALICE, payment_id=payment_id, status=S.SETTLED, source="t")
-    original_get = repository.get_payment
+    stale = dynamo.payment_get(repository, user_id=ALICE, payment_id=payment_id)
+    dynamo.payment_status_update(
+        repository, user_id=ALICE, payment_id=payment_id, status=S.SETTLED, source="t"
+    )
+    original_get = dynamo_payments.payment_get
     calls = {"n": 0}
 
-    def stale_first(**kwargs: str) -> object:
+    def stale_first(db: Dynamo, **kwargs: Any) -> Payment | None:
         calls["n"] += 1
-        return stale if calls["n"] == 1 else original_get(**kwargs)
+        return stale if calls["n"] == 1 else original_get(db, **kwargs)
 
-    repository.get_payment = stale_first  # type: ignore[method-assign,assignment]
-    try:
-        update = repository.update_status(
-            user_id=ALICE, payment_id=payment_id, status=S.AUTHORIZING, source="stale"
-        )
-    finally:
-        del repository.get_payment  # type: ignore[method-assign]
+    # The status update reads the payment through its own module's `payment_get`.
+    monkeypatch.setattr(dynamo_payments, "payment_get", stale_first)
+    update = dynamo.payment_status_update(
+        repository, user_id=ALICE, payment_id=payment_id, status=S.AUTHORIZING, source="stale"
+    )
+    monkeypatch.undo()
     assert not update.applied
-    current = repository.get_payment(user_id=ALICE, payment_id=payment_id)
+    current = dynamo.payment_get(repository, user_id=ALICE, payment_id=payment_id)
     assert current is not None and current.status is S.SETTLED
 
 
-def test_concurrent_updates_lose_no_history_entry(dynamodb_local_repo: PaymentRepository) -> None:
+def test_concurrent_updates_lose_no_history_entry(dynamodb_local_repo: Dynamo) -> None:
     """On DynamoDB Local only: moto does not make a transaction's condition check and write
     atomic across threads, so it cannot judge a race."""
     repository = dynamodb_local_repo
@@ -112,8 +138,8 @@ def test_concurrent_updates_lose_no_history_entry(dynamodb_local_repo: PaymentRe
     def deliver(payment_id: str, status: S) -> None:
         try:
             barrier.wait()
-            repository.update_status(
-                user_id=ALICE, payment_id=payment_id, status=status, source="race"
+            dynamo.payment_status_update(
+                repository, user_id=ALICE, payment_id=payment_id, status=status, source="race"
             )
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
@@ -128,11 +154,14 @@ def test_concurrent_updates_lose_no_history_entry(dynamodb_local_repo: PaymentRe
     for thread in threads:
         thread.join()
     assert not errors
-    stats = repository.payment_stats(
-        user_id=ALICE, start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(2100, 1, 1, tzinfo=UTC)
+    stats = dynamo.stats_for_range(
+        repository,
+        user_id=ALICE,
+        start=datetime(2000, 1, 1, tzinfo=UTC),
+        end=datetime(2100, 1, 1, tzinfo=UTC),
     )
     for payment_id in payment_ids:
-        payment = repository.get_payment(user_id=ALICE, payment_id=payment_id)
+        payment = dynamo.payment_get(repository, user_id=ALICE, payment_id=payment_id)
         assert payment is not None
         assert payment.status is S.SETTLED  # settled is reachable from every state, so it wins
         moves = [h.status for h in payment.history]

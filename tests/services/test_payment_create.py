@@ -11,15 +11,15 @@ import pytest
 import requests
 import responses
 
-from payments import services
+from payments import dynamo, services
 from payments.domain import PaymentStatus
+from payments.dynamo import Dynamo
 from payments.errors import DatabaseUnavailable, DuplicateSubmission
-from payments.repository import PaymentRepository
 from tests.factories import ALICE, BOB
 from tests.truelayer.fakes import LINKS_URL, link_created, problem
 
 
-def create(repo: PaymentRepository, **overrides: object):  # type: ignore[no-untyped-def]
+def create(repo: Dynamo, **overrides: object):  # type: ignore[no-untyped-def]
     fields: dict[str, object] = {
         "user_id": ALICE,
         "amount": Decimal("12.50"),
@@ -27,7 +27,7 @@ def create(repo: PaymentRepository, **overrides: object):  # type: ignore[no-unt
         "reference": "INV-1",
     }
     fields.update(overrides)
-    return services.payment_create(repo=repo, **fields)  # type: ignore[arg-type]
+    return services.payment_create(db=repo, **fields)  # type: ignore[arg-type]
 
 
 def link_posts(mock_api: responses.RequestsMock) -> list[responses.Call]:
@@ -35,13 +35,13 @@ def link_posts(mock_api: responses.RequestsMock) -> list[responses.Call]:
 
 
 def test_payment_is_stored_pending_with_its_link_and_raw_response(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created("link-9"))
 
     payment = create(repo)
 
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.PENDING
     assert stored.payment_link_id == "link-9"
@@ -76,7 +76,7 @@ def test_payment_is_stored_pending_with_its_link_and_raw_response(
     ids=["5xx", "429", "problem-json", "timeout"],
 )
 def test_link_failure_is_stored_on_the_payment_with_title_and_trace_id(
-    repo: PaymentRepository,
+    repo: Dynamo,
     truelayer: responses.RequestsMock,
     failure: dict[str, object],
     title: str,
@@ -86,7 +86,7 @@ def test_link_failure_is_stored_on_the_payment_with_title_and_trace_id(
 
     payment = create(repo)
 
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.PENDING
     assert stored.payment_link_url == ""
@@ -96,14 +96,14 @@ def test_link_failure_is_stored_on_the_payment_with_title_and_trace_id(
 
 
 def test_retry_after_a_failure_uses_the_same_key_and_bytes_and_stores_the_link(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=problem(503, "Service Unavailable"), status=503)
     payment = create(repo)
     assert payment.link_error is not None
     truelayer.replace(responses.POST, LINKS_URL, json=link_created("link-2"))
 
-    retried = services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, repo=repo)
+    retried = services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, db=repo)
 
     assert retried.payment_link_id == "link-2"
     assert retried.link_error is None
@@ -114,20 +114,20 @@ def test_retry_after_a_failure_uses_the_same_key_and_bytes_and_stores_the_link(
 
 
 def test_database_failure_after_the_link_was_created_loses_nothing(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created("link-3"))
     with (
-        mock.patch.object(repo, "set_link", side_effect=DatabaseUnavailable()),
+        mock.patch.object(dynamo, "payment_link_set", side_effect=DatabaseUnavailable()),
         pytest.raises(DatabaseUnavailable),
     ):
         create(repo)
-    (stored,) = repo.list_payments(user_id=ALICE).items
+    (stored,) = dynamo.payment_list(repo, user_id=ALICE).items
     assert stored.status is PaymentStatus.PENDING
     assert stored.payment_link_url == ""
 
     # TrueLayer answers the same key and bytes with the same link; now it is recorded.
-    retried = services.payment_retry_link(user_id=ALICE, payment_id=stored.payment_id, repo=repo)
+    retried = services.payment_retry_link(user_id=ALICE, payment_id=stored.payment_id, db=repo)
 
     assert retried.payment_link_id == "link-3"
     first, second = link_posts(truelayer)
@@ -136,10 +136,10 @@ def test_database_failure_after_the_link_was_created_loses_nothing(
 
 
 def test_database_failure_before_anything_is_stored_sends_nothing_to_truelayer(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     with (
-        mock.patch.object(repo, "create_payment", side_effect=DatabaseUnavailable()),
+        mock.patch.object(dynamo, "payment_create", side_effect=DatabaseUnavailable()),
         pytest.raises(DatabaseUnavailable),
     ):
         create(repo)
@@ -147,43 +147,47 @@ def test_database_failure_before_anything_is_stored_sends_nothing_to_truelayer(
 
 
 def test_same_submission_token_twice_creates_one_payment_and_one_link(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created())
     first = create(repo, submission_token="a" * 32)
     with pytest.raises(DuplicateSubmission) as duplicate:
         create(repo, submission_token="a" * 32)
     assert duplicate.value.payment_id == first.payment_id
-    assert len(repo.list_payments(user_id=ALICE).items) == 1
+    assert len(dynamo.payment_list(repo, user_id=ALICE).items) == 1
     assert len(link_posts(truelayer)) == 1
 
 
 def test_retry_of_a_payment_with_a_link_sends_nothing(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created())
     payment = create(repo)
-    services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, repo=repo)
+    services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, db=repo)
     assert len(link_posts(truelayer)) == 1
 
 
 def test_retry_of_another_merchants_payment_is_not_found(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=problem(400, "Invalid Parameters"), status=400)
     payment = create(repo)
     with pytest.raises(services.PaymentNotFound):
-        services.payment_retry_link(user_id=BOB, payment_id=payment.payment_id, repo=repo)
+        services.payment_retry_link(user_id=BOB, payment_id=payment.payment_id, db=repo)
 
 
 def test_retry_of_a_final_payment_without_a_link_sends_nothing(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=problem(400, "Invalid Parameters"), status=400)
     payment = create(repo)
-    repo.update_status(
-        user_id=ALICE, payment_id=payment.payment_id, status=PaymentStatus.EXPIRED, source="test"
+    dynamo.payment_status_update(
+        repo,
+        user_id=ALICE,
+        payment_id=payment.payment_id,
+        status=PaymentStatus.EXPIRED,
+        source="test",
     )
     calls_before = len(link_posts(truelayer))
-    services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, repo=repo)
+    services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, db=repo)
     assert len(link_posts(truelayer)) == calls_before

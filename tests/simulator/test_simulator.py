@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from payments import services
+from payments import dynamo, services
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE
 
 SIMULATOR_JKU = "https://simulator.payments-dashboard.invalid/.well-known/jwks"
@@ -27,9 +27,9 @@ def simulator_on(settings: SettingsWrapper, db: None) -> Iterator[None]:
     yield
 
 
-def new_payment(repo: PaymentRepository, reference: str = "INV-SIM"):  # type: ignore[no-untyped-def]
+def new_payment(repo: Dynamo, reference: str = "INV-SIM"):  # type: ignore[no-untyped-def]
     return services.payment_create(
-        user_id=ALICE, amount="25.00", currency="EUR", reference=reference, repo=repo
+        user_id=ALICE, amount="25.00", currency="EUR", reference=reference, db=repo
     )
 
 
@@ -38,7 +38,7 @@ def link_path(url: str) -> str:
 
 
 def test_link_opens_a_labelled_page_with_amount_and_reference(
-    repo: PaymentRepository, simulator_on: None, client: Client
+    repo: Dynamo, simulator_on: None, client: Client
 ) -> None:
     payment = new_payment(repo)
     assert payment.payment_link_url.startswith("http://testserver/simulator/pay/")
@@ -51,7 +51,7 @@ def test_link_opens_a_labelled_page_with_amount_and_reference(
 
 
 def test_authorising_delivers_signed_webhooks_that_execute_the_payment(
-    repo: PaymentRepository, simulator_on: None, client: Client
+    repo: Dynamo, simulator_on: None, client: Client
 ) -> None:
     payment = new_payment(repo)
     link_id = payment.payment_link_id
@@ -59,7 +59,7 @@ def test_authorising_delivers_signed_webhooks_that_execute_the_payment(
     response = client.post(reverse("simulator:authorise", args=[link_id]), follow=True)
 
     assert "refused" not in response.content.decode()
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.EXECUTED
     assert stored.truelayer_payment_id.startswith("sim-pay-")
@@ -70,45 +70,45 @@ def test_authorising_delivers_signed_webhooks_that_execute_the_payment(
     ]
 
     client.post(reverse("simulator:settle", args=[link_id]))
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None and stored.status is PaymentStatus.SETTLED
 
 
 def test_failing_with_a_reason_fails_the_payment_with_that_reason(
-    repo: PaymentRepository, simulator_on: None, client: Client
+    repo: Dynamo, simulator_on: None, client: Client
 ) -> None:
     payment = new_payment(repo)
     client.post(
         reverse("simulator:fail", args=[payment.payment_link_id]),
         {"failure_reason": "insufficient_funds"},
     )
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.FAILED
     assert stored.failure_reason == "insufficient_funds"
 
 
 def test_expiring_the_link_marks_the_payment_expired(
-    repo: PaymentRepository, simulator_on: None, client: Client
+    repo: Dynamo, simulator_on: None, client: Client
 ) -> None:
     payment = new_payment(repo)
     client.post(reverse("simulator:expire", args=[payment.payment_link_id]))
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None and stored.status is PaymentStatus.EXPIRED
 
 
 def test_refresh_status_asks_the_simulator_and_applies_what_it_says(
-    repo: PaymentRepository, simulator_on: None, client: Client, settings: SettingsWrapper
+    repo: Dynamo, simulator_on: None, client: Client, settings: SettingsWrapper
 ) -> None:
     payment = new_payment(repo)
     # The webhooks get lost (e.g. refused): only the refresh can tell us.
     settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST = []
     client.post(reverse("simulator:authorise", args=[payment.payment_link_id]))
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None and stored.status is PaymentStatus.PENDING
 
     refreshed = services.payment_refresh_status(
-        user_id=ALICE, payment_id=payment.payment_id, repo=repo
+        user_id=ALICE, payment_id=payment.payment_id, db=repo
     )
 
     assert refreshed.status is PaymentStatus.EXECUTED
@@ -117,7 +117,7 @@ def test_refresh_status_asks_the_simulator_and_applies_what_it_says(
 
 
 def test_same_payment_gets_the_same_simulated_link_on_retry(
-    repo: PaymentRepository, simulator_on: None
+    repo: Dynamo, simulator_on: None
 ) -> None:
     from payments.truelayer.provider import PaymentLinkRequest
     from simulator.provider import SimulatorProvider
@@ -128,7 +128,7 @@ def test_same_payment_gets_the_same_simulated_link_on_retry(
 
 
 def test_simulator_pages_are_not_found_with_debug_off(
-    repo: PaymentRepository, simulator_on: None, client: Client, settings: SettingsWrapper
+    repo: Dynamo, simulator_on: None, client: Client, settings: SettingsWrapper
 ) -> None:
     payment = new_payment(repo)
     settings.DEBUG = False

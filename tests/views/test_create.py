@@ -11,8 +11,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from payments import dynamo
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB, sign_in
 from tests.truelayer.fakes import LINKS_URL, link_created, problem
 from tests.truelayer.fakes import truelayer as truelayer  # noqa: F401  (fixture)
@@ -50,13 +51,13 @@ def test_new_page_shows_the_form_with_a_submission_token(alice: Client) -> None:
 
 
 def test_valid_submit_creates_the_payment_and_lands_on_its_page(
-    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+    alice: Client, repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created())
 
     response = alice.post(reverse("payments:new"), VALID)
 
-    (payment,) = repo.list_payments(user_id=ALICE).items
+    (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
     assert response.status_code == 302
     assert response["Location"] == reverse("payments:detail", args=[payment.payment_id])
     assert payment.payment_link_id == "link-1"
@@ -81,7 +82,7 @@ def test_valid_submit_creates_the_payment_and_lands_on_its_page(
 )
 def test_invalid_input_is_refused_next_to_its_field_and_nothing_is_stored_or_sent(
     alice: Client,
-    repo: PaymentRepository,
+    repo: Dynamo,
     truelayer: responses.RequestsMock,
     field: str,
     value: str,
@@ -97,12 +98,12 @@ def test_invalid_input_is_refused_next_to_its_field_and_nothing_is_stored_or_sen
     assert (
         f'<p class="field-error" id="id_{field}-error" role="alert">' in response.content.decode()
     )
-    assert repo.list_payments(user_id=ALICE).items == []
+    assert dynamo.payment_list(repo, user_id=ALICE).items == []
     assert link_posts(truelayer) == 0
 
 
 def test_maximum_amount_follows_the_setting(
-    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock, settings: object
+    alice: Client, repo: Dynamo, truelayer: responses.RequestsMock, settings: object
 ) -> None:
     from decimal import Decimal
 
@@ -113,7 +114,7 @@ def test_maximum_amount_follows_the_setting(
 
 
 def test_double_submit_creates_one_payment_and_lands_both_on_it(
-    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+    alice: Client, repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created())
 
@@ -121,12 +122,12 @@ def test_double_submit_creates_one_payment_and_lands_both_on_it(
     second = alice.post(reverse("payments:new"), VALID)
 
     assert first["Location"] == second["Location"]
-    assert len(repo.list_payments(user_id=ALICE).items) == 1
+    assert len(dynamo.payment_list(repo, user_id=ALICE).items) == 1
     assert link_posts(truelayer) == 1
 
 
 def test_link_failure_shows_why_and_try_again_creates_it(
-    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+    alice: Client, repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(
         responses.POST, LINKS_URL, json=problem(503, "Service Unavailable", "trace-xyz"), status=503
@@ -138,21 +139,21 @@ def test_link_failure_shows_why_and_try_again_creates_it(
     assert "trace-xyz" in page
     assert "Try again" in page
 
-    (payment,) = repo.list_payments(user_id=ALICE).items
+    (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
     truelayer.replace(responses.POST, LINKS_URL, json=link_created("link-ok"))
     alice.post(reverse("payments:retry_link", args=[payment.payment_id]))
 
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None and stored.payment_link_id == "link-ok"
 
 
 def test_another_merchants_payment_is_not_found(
-    client: Client, repo: PaymentRepository, truelayer: responses.RequestsMock, db: None
+    client: Client, repo: Dynamo, truelayer: responses.RequestsMock, db: None
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=problem(400, "Invalid Parameters"), status=400)
     sign_in(client, ALICE)
     client.post(reverse("payments:new"), VALID)
-    (payment,) = repo.list_payments(user_id=ALICE).items
+    (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
     client.logout()
     sign_in(client, BOB, "Bob Merchant")
 
@@ -166,11 +167,11 @@ def test_retry_and_refresh_refuse_get(alice: Client) -> None:
 
 
 def test_refresh_applies_truelayer_status_forward_only(
-    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+    alice: Client, repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created("link-r"))
     alice.post(reverse("payments:new"), VALID)
-    (payment,) = repo.list_payments(user_id=ALICE).items
+    (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
     truelayer.add(
         responses.GET,
         f"{API}/v3/payment-links/link-r/payments",
@@ -185,7 +186,7 @@ def test_refresh_applies_truelayer_status_forward_only(
     response = alice.post(reverse("payments:refresh", args=[payment.payment_id]))
 
     assert response.status_code == 302
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.EXECUTED
     assert stored.truelayer_payment_id == "tl-r"
@@ -193,11 +194,11 @@ def test_refresh_applies_truelayer_status_forward_only(
 
 
 def test_refresh_failure_is_shown_not_raised(
-    alice: Client, repo: PaymentRepository, truelayer: responses.RequestsMock
+    alice: Client, repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created("link-f"))
     alice.post(reverse("payments:new"), VALID)
-    (payment,) = repo.list_payments(user_id=ALICE).items
+    (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
     truelayer.add(
         responses.GET,
         f"{API}/v3/payment-links/link-f/payments",

@@ -5,20 +5,19 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from payments import dynamo
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB, make_payments
 from tests.views.conftest import HTMX, database_down
 
 S = PaymentStatus
 
 
-def test_detail_shows_amount_status_reference_times_and_ids(
-    alice: Client, repo: PaymentRepository
-) -> None:
+def test_detail_shows_amount_status_reference_times_and_ids(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    repo.set_truelayer_payment_id(
-        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-pay-123456"
+    dynamo.payment_truelayer_id_set(
+        repo, user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-pay-123456"
     )
     page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
     assert "£10.00" in page and "INV 0" in page and "Pending" in page
@@ -28,10 +27,11 @@ def test_detail_shows_amount_status_reference_times_and_ids(
 
 
 def test_payment_link_has_a_copy_button_and_a_server_made_qr_code(
-    alice: Client, repo: PaymentRepository
+    alice: Client, repo: Dynamo
 ) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    repo.set_link(
+    dynamo.payment_link_set(
+        repo,
         user_id=ALICE,
         payment_id=payment.payment_id,
         link_id="link-abc123",
@@ -45,9 +45,10 @@ def test_payment_link_has_a_copy_button_and_a_server_made_qr_code(
     assert "<details" in page and "create_link" in page  # raw provider answer, collapsed
 
 
-def test_failure_reason_is_explained_in_words(alice: Client, repo: PaymentRepository) -> None:
+def test_failure_reason_is_explained_in_words(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    repo.update_status(
+    dynamo.payment_status_update(
+        repo,
         user_id=ALICE,
         payment_id=payment.payment_id,
         status=S.FAILED,
@@ -60,9 +61,10 @@ def test_failure_reason_is_explained_in_words(alice: Client, repo: PaymentReposi
     assert "while the payer was authorising it" in page
 
 
-def test_unknown_failure_reason_is_shown_as_it_came(alice: Client, repo: PaymentRepository) -> None:
+def test_unknown_failure_reason_is_shown_as_it_came(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    repo.update_status(
+    dynamo.payment_status_update(
+        repo,
         user_id=ALICE,
         payment_id=payment.payment_id,
         status=S.FAILED,
@@ -73,7 +75,7 @@ def test_unknown_failure_reason_is_shown_as_it_came(alice: Client, repo: Payment
     assert "brand_new_reason" in page
 
 
-def test_history_is_a_timeline_newest_first(alice: Client, repo: PaymentRepository) -> None:
+def test_history_is_a_timeline_newest_first(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1, statuses=(S.EXECUTED,))
     page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
     timeline = page.split('class="timeline"', 1)[1]
@@ -81,7 +83,7 @@ def test_history_is_a_timeline_newest_first(alice: Client, repo: PaymentReposito
 
 
 def test_unfinished_payment_polls_its_status_and_a_final_one_does_not(
-    alice: Client, repo: PaymentRepository
+    alice: Client, repo: Dynamo
 ) -> None:
     pending, settled = make_payments(repo, ALICE, 2, statuses=(S.PENDING, S.SETTLED))
     page = alice.get(f"/payments/{pending.payment_id}/").content.decode()
@@ -90,30 +92,30 @@ def test_unfinished_payment_polls_its_status_and_a_final_one_does_not(
     assert "hx-trigger=" not in page.split('id="status-panel"', 1)[1].split(">", 1)[0]
 
 
-def test_link_actions_partial_is_included(alice: Client, repo: PaymentRepository) -> None:
+def test_link_actions_partial_is_included(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
     page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
     assert f'id="link-actions-{payment.payment_id}"' in page
 
 
-def test_htmx_request_gets_the_status_panel_only(alice: Client, repo: PaymentRepository) -> None:
+def test_htmx_request_gets_the_status_panel_only(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
     body = alice.get(f"/payments/{payment.payment_id}/", **HTMX).content.decode()
     assert "<html" not in body and 'id="status-panel"' in body
 
 
 @pytest.mark.parametrize("payment_id", ["does-not-exist", "01ARZ3NDEKTSV4RRFFQ69G5FAV"])
-def test_unknown_payment_is_404(alice: Client, repo: PaymentRepository, payment_id: str) -> None:
+def test_unknown_payment_is_404(alice: Client, repo: Dynamo, payment_id: str) -> None:
     assert alice.get(f"/payments/{payment_id}/").status_code == 404
 
 
-def test_another_merchants_payment_is_404(alice: Client, repo: PaymentRepository) -> None:
+def test_another_merchants_payment_is_404(alice: Client, repo: Dynamo) -> None:
     (theirs,) = make_payments(repo, BOB, 1)
     assert alice.get(f"/payments/{theirs.payment_id}/").status_code == 404
 
 
 def test_failing_database_shows_the_dependency_page_with_503(
-    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(PaymentRepository, "get_payment", database_down)
+    monkeypatch.setattr(dynamo, "payment_get", database_down)
     assert alice.get("/payments/01ARZ3NDEKTSV4RRFFQ69G5FAV/").status_code == 503

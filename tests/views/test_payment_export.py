@@ -9,8 +9,9 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.test import Client
 
+from payments import dynamo
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB, make_payments
 from tests.views.conftest import database_down
 
@@ -22,9 +23,7 @@ def rows(response: StreamingHttpResponse) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def test_export_streams_exactly_the_filtered_payments(
-    alice: Client, repo: PaymentRepository
-) -> None:
+def test_export_streams_exactly_the_filtered_payments(alice: Client, repo: Dynamo) -> None:
     made = make_payments(repo, ALICE, 6, statuses=(S.PENDING, S.FAILED), currencies=("GBP", "EUR"))
     make_payments(repo, BOB, 3, statuses=(S.FAILED,))
     response = alice.get("/export.csv?status=failed&currency=EUR")
@@ -48,19 +47,19 @@ def test_export_streams_exactly_the_filtered_payments(
     assert body[0][1].endswith("+00:00") and body[0][4] == "15.00" and body[0][5] == "EUR"
 
 
-def test_export_ignores_the_page_cursor(alice: Client, repo: PaymentRepository) -> None:
+def test_export_ignores_the_page_cursor(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 3)
     assert len(rows(alice.get("/export.csv?cursor=anything"))) == 4
 
 
-def test_export_with_a_bad_filter_shows_the_message(alice: Client, repo: PaymentRepository) -> None:
+def test_export_with_a_bad_filter_shows_the_message(alice: Client, repo: Dynamo) -> None:
     response = alice.get("/export.csv?status=nope")
     assert response.status_code == 400
     assert "Unknown status" in response.content.decode()
 
 
 def test_failing_database_shows_the_dependency_page_with_503(
-    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(PaymentRepository, "list_payments", database_down)
+    monkeypatch.setattr(dynamo, "payment_iter", database_down)
     assert alice.get("/export.csv").status_code == 503

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from payments import dynamo
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB, make_payments
 from tests.views.conftest import HTMX, database_down
 
@@ -27,7 +28,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(client: Client, db: None) -> None:
 
 
 def test_list_shows_newest_first_with_money_time_zone_status_and_short_id(
-    alice: Client, repo: PaymentRepository
+    alice: Client, repo: Dynamo
 ) -> None:
     made = make_payments(repo, ALICE, 3, statuses=(S.PENDING, S.SETTLED, S.FAILED))
     page = html(alice.get("/"))
@@ -42,9 +43,7 @@ def test_list_shows_newest_first_with_money_time_zone_status_and_short_id(
     assert "…" + made[0].payment_id[-6:] in page
 
 
-def test_htmx_request_gets_only_the_results_fragment(
-    alice: Client, repo: PaymentRepository
-) -> None:
+def test_htmx_request_gets_only_the_results_fragment(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 2)
     response = alice.get("/?status=pending", **HTMX)
     assert response.status_code == 200
@@ -53,12 +52,12 @@ def test_htmx_request_gets_only_the_results_fragment(
     assert "HX-Request" in response["Vary"]
 
 
-def test_history_restore_request_gets_the_full_page(alice: Client, repo: PaymentRepository) -> None:
+def test_history_restore_request_gets_the_full_page(alice: Client, repo: Dynamo) -> None:
     response = alice.get("/?status=pending", **HTMX, HTTP_HX_HISTORY_RESTORE_REQUEST="true")
     assert "<html" in html(response)
 
 
-def test_filters_by_several_statuses(alice: Client, repo: PaymentRepository) -> None:
+def test_filters_by_several_statuses(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 6, statuses=(S.PENDING, S.SETTLED, S.FAILED))
     page = html(alice.get("/?status=settled&status=failed"))
     assert "INV 1" in page and "INV 2" in page and "INV 4" in page and "INV 5" in page
@@ -66,7 +65,7 @@ def test_filters_by_several_statuses(alice: Client, repo: PaymentRepository) -> 
     assert 'value="settled" checked' in page and 'value="failed" checked' in page
 
 
-def test_filters_by_currency_and_custom_date_range(alice: Client, repo: PaymentRepository) -> None:
+def test_filters_by_currency_and_custom_date_range(alice: Client, repo: Dynamo) -> None:
     make_payments(
         repo,
         ALICE,
@@ -81,7 +80,7 @@ def test_filters_by_currency_and_custom_date_range(alice: Client, repo: PaymentR
     assert "INV 0" not in page and "INV 2" not in page  # GBP
 
 
-def test_dates_without_a_preset_are_a_custom_range(alice: Client, repo: PaymentRepository) -> None:
+def test_dates_without_a_preset_are_a_custom_range(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 3, step=timedelta(days=1))
     page = html(alice.get("/?start=2026-01-02&end=2026-01-02"))
     assert "INV 1" in page and "INV 0" not in page and "INV 2" not in page
@@ -100,7 +99,7 @@ def test_dates_without_a_preset_are_a_custom_range(alice: Client, repo: PaymentR
     ],
 )
 def test_bad_filter_value_gives_the_page_with_a_clear_message(
-    alice: Client, repo: PaymentRepository, query: str, message: str
+    alice: Client, repo: Dynamo, query: str, message: str
 ) -> None:
     response = alice.get(f"/?{query}")
     assert response.status_code == 400
@@ -111,7 +110,7 @@ def test_bad_filter_value_gives_the_page_with_a_clear_message(
 
 
 def test_load_more_continues_with_the_cursor_and_appends_rows(
-    alice: Client, repo: PaymentRepository, settings: object
+    alice: Client, repo: Dynamo, settings: object
 ) -> None:
     settings.PAYMENTS_PAGE_SIZE = 2  # type: ignore[attr-defined]
     make_payments(repo, ALICE, 5)
@@ -127,14 +126,14 @@ def test_load_more_continues_with_the_cursor_and_appends_rows(
 
 
 def test_cursor_from_another_merchant_is_refused_with_a_message(
-    client: Client, db: None, repo: PaymentRepository, settings: object
+    client: Client, db: None, repo: Dynamo, settings: object
 ) -> None:
     from tests.factories import sign_in
 
     settings.PAYMENTS_PAGE_SIZE = 1  # type: ignore[attr-defined]
     make_payments(repo, BOB, 3)
     make_payments(repo, ALICE, 3)
-    bob_cursor = repo.list_payments(user_id=BOB, page_size=1).next_cursor
+    bob_cursor = dynamo.payment_list(repo, user_id=BOB, page_size=1).next_cursor
     sign_in(client, ALICE)
     response = client.get("/", {"cursor": bob_cursor})
     assert response.status_code == 400
@@ -142,7 +141,7 @@ def test_cursor_from_another_merchant_is_refused_with_a_message(
 
 
 def test_search_finds_by_reference_amount_and_id_but_never_another_merchants(
-    alice: Client, repo: PaymentRepository
+    alice: Client, repo: Dynamo
 ) -> None:
     mine = make_payments(repo, ALICE, 3, reference="ACME {i}")
     theirs = make_payments(repo, BOB, 3, reference="ACME {i}")
@@ -160,7 +159,7 @@ def test_search_finds_by_reference_amount_and_id_but_never_another_merchants(
 
 
 def test_search_says_which_fields_it_searches_and_has_a_loading_indicator(
-    alice: Client, repo: PaymentRepository
+    alice: Client, repo: Dynamo
 ) -> None:
     page = html(alice.get("/"))
     assert "Searches payment id, TrueLayer payment id, payment link id" in page
@@ -169,7 +168,7 @@ def test_search_says_which_fields_it_searches_and_has_a_loading_indicator(
 
 
 def test_search_that_ran_out_of_budget_offers_to_search_further_back(
-    alice: Client, repo: PaymentRepository, settings: object
+    alice: Client, repo: Dynamo, settings: object
 ) -> None:
     settings.PAYMENTS_SEARCH_BUDGET = 3  # type: ignore[attr-defined]
     make_payments(repo, ALICE, 2, reference="NEEDLE {i}")
@@ -182,21 +181,19 @@ def test_search_that_ran_out_of_budget_offers_to_search_further_back(
     assert "NEEDLE 1" in further
 
 
-def test_search_is_narrowed_by_the_filters(alice: Client, repo: PaymentRepository) -> None:
+def test_search_is_narrowed_by_the_filters(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 4, reference="ACME {i}", statuses=(S.PENDING, S.FAILED))
     page = html(alice.get("/?q=acme&status=failed"))
     assert page.count('class="row-link"') == 2
 
 
-def test_no_payments_yet_offers_to_create_one(alice: Client, repo: PaymentRepository) -> None:
+def test_no_payments_yet_offers_to_create_one(alice: Client, repo: Dynamo) -> None:
     page = html(alice.get("/"))
     assert "No payments yet" in page
     assert 'href="/payments/new/"' in page
 
 
-def test_nothing_matching_the_filters_offers_to_clear_them(
-    alice: Client, repo: PaymentRepository
-) -> None:
+def test_nothing_matching_the_filters_offers_to_clear_them(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 2)
     page = html(alice.get("/?status=settled"))
     assert "No payments match these filters" in page
@@ -204,7 +201,7 @@ def test_nothing_matching_the_filters_offers_to_clear_them(
 
 
 def test_rows_of_unfinished_payments_poll_their_status_and_final_ones_do_not(
-    alice: Client, repo: PaymentRepository
+    alice: Client, repo: Dynamo
 ) -> None:
     pending, settled = make_payments(repo, ALICE, 2, statuses=(S.PENDING, S.SETTLED))
     page = html(alice.get("/"))
@@ -212,21 +209,21 @@ def test_rows_of_unfinished_payments_poll_their_status_and_final_ones_do_not(
     assert f"/payments/{settled.payment_id}/status/" not in page
 
 
-def test_export_link_carries_the_current_filters(alice: Client, repo: PaymentRepository) -> None:
+def test_export_link_carries_the_current_filters(alice: Client, repo: Dynamo) -> None:
     page = html(alice.get("/?status=failed&currency=GBP&q=x"))
     assert 'href="/export.csv?status=failed&amp;currency=GBP"' in page
 
 
 def test_failing_database_shows_the_dependency_page_with_503(
-    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(PaymentRepository, "list_payments", database_down)
+    monkeypatch.setattr(dynamo, "payment_list", database_down)
     response = alice.get("/")
     assert response.status_code == 503
     assert "cannot be reached" in html(response)
     assert "Traceback" not in html(response)
 
 
-def test_amounts_are_shown_exactly(alice: Client, repo: PaymentRepository) -> None:
+def test_amounts_are_shown_exactly(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 1, amount=Decimal("1234.5"), currencies=("EUR",))
     assert "€1,234.50" in html(alice.get("/"))

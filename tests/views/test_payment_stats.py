@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from payments import dynamo
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB, make_payments
 from tests.views.conftest import HTMX, database_down
 
@@ -17,7 +18,7 @@ RANGE = "/stats/?range=custom&start=2026-01-01&end=2026-01-07"
 
 
 @pytest.fixture
-def week(repo: PaymentRepository) -> None:
+def week(repo: Dynamo) -> None:
     # 1–7 Jan: executed, settled, failed, pending, authorizing, expired, executed (one a day).
     make_payments(
         repo,
@@ -63,7 +64,7 @@ def test_htmx_request_gets_only_the_results(alice: Client, week: None) -> None:
     assert "<html" not in body and 'id="stats-results"' in body
 
 
-def test_default_period_is_the_last_30_days(alice: Client, repo: PaymentRepository) -> None:
+def test_default_period_is_the_last_30_days(alice: Client, repo: Dynamo) -> None:
     page = alice.get("/stats/").content.decode()
     assert "(30 days)" in page
     assert 'value="30d" selected' in page
@@ -79,7 +80,7 @@ def test_default_period_is_the_last_30_days(alice: Client, repo: PaymentReposito
     ],
 )
 def test_bad_period_gives_the_page_with_a_clear_message(
-    alice: Client, repo: PaymentRepository, query: str, message: str
+    alice: Client, repo: Dynamo, query: str, message: str
 ) -> None:
     response = alice.get(f"/stats/?{query}")
     assert response.status_code == 400
@@ -87,7 +88,7 @@ def test_bad_period_gives_the_page_with_a_clear_message(
 
 
 def test_failing_database_shows_the_dependency_page_with_503(
-    alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(PaymentRepository, "payment_stats", database_down)
+    monkeypatch.setattr(dynamo, "stats_for_range", database_down)
     assert alice.get("/stats/").status_code == 503

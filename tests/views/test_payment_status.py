@@ -4,25 +4,22 @@ from __future__ import annotations
 
 from django.test import Client
 
+from payments import dynamo
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB, make_payments
 from tests.views.conftest import HTMX
 
 S = PaymentStatus
 
 
-def test_unchanged_status_answers_204_so_nothing_is_swapped(
-    alice: Client, repo: PaymentRepository
-) -> None:
+def test_unchanged_status_answers_204_so_nothing_is_swapped(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
     response = alice.get(f"/payments/{payment.payment_id}/status/?shown=pending", **HTMX)
     assert response.status_code == 204
 
 
-def test_changed_status_answers_the_new_badge_still_polling(
-    alice: Client, repo: PaymentRepository
-) -> None:
+def test_changed_status_answers_the_new_badge_still_polling(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1, statuses=(S.AUTHORIZING,))
     response = alice.get(f"/payments/{payment.payment_id}/status/?shown=pending", **HTMX)
     body = response.content.decode()
@@ -31,7 +28,7 @@ def test_changed_status_answers_the_new_badge_still_polling(
 
 
 def test_final_status_answers_a_badge_without_a_trigger_so_polling_stops(
-    alice: Client, repo: PaymentRepository
+    alice: Client, repo: Dynamo
 ) -> None:
     (payment,) = make_payments(repo, ALICE, 1, statuses=(S.SETTLED,))
     body = alice.get(f"/payments/{payment.payment_id}/status/?shown=executed", **HTMX)
@@ -39,7 +36,7 @@ def test_final_status_answers_a_badge_without_a_trigger_so_polling_stops(
     assert "Settled" in text and "hx-trigger" not in text
 
 
-def test_detail_part_answers_the_whole_status_panel(alice: Client, repo: PaymentRepository) -> None:
+def test_detail_part_answers_the_whole_status_panel(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1, statuses=(S.FAILED,))
     text = alice.get(
         f"/payments/{payment.payment_id}/status/?part=detail&shown=authorizing", **HTMX
@@ -47,27 +44,27 @@ def test_detail_part_answers_the_whole_status_panel(alice: Client, repo: Payment
     assert 'id="status-panel"' in text and "Failed" in text and "hx-trigger" not in text
 
 
-def test_another_merchants_payment_status_is_404(alice: Client, repo: PaymentRepository) -> None:
+def test_another_merchants_payment_status_is_404(alice: Client, repo: Dynamo) -> None:
     (theirs,) = make_payments(repo, BOB, 1)
     assert alice.get(f"/payments/{theirs.payment_id}/status/", **HTMX).status_code == 404
 
 
 def test_anonymous_poll_is_sent_to_sign_in_with_hx_redirect(
-    client: Client, db: None, repo: PaymentRepository
+    client: Client, db: None, repo: Dynamo
 ) -> None:
     response = client.get("/payments/01ARZ3NDEKTSV4RRFFQ69G5FAV/status/", **HTMX)
     assert "/accounts/login/" in response["HX-Redirect"]
 
 
 def test_detail_part_also_refreshes_the_details_card_out_of_band(
-    alice: Client, repo: PaymentRepository
+    alice: Client, repo: Dynamo
 ) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    repo.set_truelayer_payment_id(
-        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-pay-42"
+    dynamo.payment_truelayer_id_set(
+        repo, user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-pay-42"
     )
-    repo.update_status(
-        user_id=ALICE, payment_id=payment.payment_id, status=S.AUTHORIZING, source="test"
+    dynamo.payment_status_update(
+        repo, user_id=ALICE, payment_id=payment.payment_id, status=S.AUTHORIZING, source="test"
     )
     text = alice.get(
         f"/payments/{payment.payment_id}/status/?part=detail&shown=pending", **HTMX

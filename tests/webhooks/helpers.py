@@ -8,19 +8,21 @@ from decimal import Decimal
 from django.test import Client
 from django.urls import reverse
 
-from payments.domain import Payment, PaymentStatus
-from payments.repository import PaymentRepository, Totals
+from payments import dynamo
+from payments.domain import Payment, PaymentStatus, Totals
+from payments.dynamo import Dynamo
 from tests.factories import ALICE
 from tests.truelayer.fakes import WebhookSigner
 
 
 def payment_with_link(
-    repo: PaymentRepository, n: int = 1, *, amount: str = "10.00", currency: str = "GBP"
+    repo: Dynamo, n: int = 1, *, amount: str = "10.00", currency: str = "GBP"
 ) -> Payment:
-    payment = repo.create_payment(
-        user_id=ALICE, amount=Decimal(amount), currency=currency, reference=f"INV {n}"
+    payment = dynamo.payment_create(
+        repo, user_id=ALICE, amount=Decimal(amount), currency=currency, reference=f"INV {n}"
     )
-    return repo.set_link(
+    return dynamo.payment_link_set(
+        repo,
         user_id=ALICE,
         payment_id=payment.payment_id,
         link_id=f"link-{payment.payment_id}",
@@ -40,17 +42,17 @@ def post(client: Client, signer: WebhookSigner, body: bytes, **sign: str) -> tup
     return response.status_code, response.content.decode()
 
 
-def brute_force_totals(repo: PaymentRepository) -> dict[tuple[PaymentStatus, str], Totals]:
+def brute_force_totals(repo: Dynamo) -> dict[tuple[PaymentStatus, str], Totals]:
     totals: dict[tuple[PaymentStatus, str], Totals] = {}
-    for payment in repo.iter_payments(user_id=ALICE):
+    for payment in dynamo.payment_iter(repo, user_id=ALICE):
         key = (payment.status, payment.currency)
         totals[key] = totals.get(key, Totals()) + Totals(1, payment.amount)
     return totals
 
 
-def stats_totals(repo: PaymentRepository) -> dict[tuple[PaymentStatus, str], Totals]:
+def stats_totals(repo: Dynamo) -> dict[tuple[PaymentStatus, str], Totals]:
     now = datetime.now(UTC)
-    stats = repo.payment_stats(
-        user_id=ALICE, start=now - timedelta(days=2), end=now + timedelta(days=1)
+    stats = dynamo.stats_for_range(
+        repo, user_id=ALICE, start=now - timedelta(days=2), end=now + timedelta(days=1)
     )
     return {key: value for key, value in stats.totals.items() if value.count}

@@ -13,9 +13,9 @@ import pytest
 import responses
 from django.test import Client
 
-from payments import services
+from payments import dynamo, services
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE
 from tests.truelayer.fakes import SANDBOX_JKU, WebhookSigner
 from tests.webhooks.helpers import brute_force_totals, payment_with_link, post, stats_totals
@@ -28,9 +28,7 @@ def event(event_type: str, **fields: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_stats_match_a_brute_force_count_after_random_events(
-    repo: PaymentRepository, seed: int
-) -> None:
+def test_stats_match_a_brute_force_count_after_random_events(repo: Dynamo, seed: int) -> None:
     rng = random.Random(seed)
     payments = [
         payment_with_link(
@@ -63,7 +61,7 @@ def test_stats_match_a_brute_force_count_after_random_events(
     events += rng.sample(events, k=len(events) // 3)
 
     for one in events:
-        services.webhook_event_apply(event=one, repo=repo)
+        services.webhook_event_apply(event=one, db=repo)
         assert stats_totals(repo) == brute_force_totals(repo)
 
     assert sum(t.count for t in stats_totals(repo).values()) == len(payments)
@@ -77,13 +75,13 @@ def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
 
 
 def test_twenty_concurrent_deliveries_end_in_the_right_final_status(
-    dynamodb_local_repo: PaymentRepository, signer: WebhookSigner
+    dynamodb_local_repo: Dynamo, signer: WebhookSigner
 ) -> None:
     repo = dynamodb_local_repo
     payment = payment_with_link(repo)
     other = payment_with_link(repo, 2)
-    repo.set_truelayer_payment_id(
-        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-storm"
+    dynamo.payment_truelayer_id_set(
+        repo, user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-storm"
     )
     kinds = ["payment_authorized", "payment_executed", "payment_settled"]
     unique = [event(kinds[i % 3], payment_id="tl-storm") for i in range(14)]
@@ -110,13 +108,13 @@ def test_twenty_concurrent_deliveries_end_in_the_right_final_status(
         thread.join(timeout=60)
 
     assert sorted(statuses) == [200] * 20
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.SETTLED
     # Each status at most once in the history: no event was applied twice.
     moves = [h.status for h in stored.history]
     assert len(moves) == len(set(moves))
     assert moves[-1] is PaymentStatus.SETTLED
-    untouched = repo.get_payment(user_id=ALICE, payment_id=other.payment_id)
+    untouched = dynamo.payment_get(repo, user_id=ALICE, payment_id=other.payment_id)
     assert untouched is not None and untouched.status is PaymentStatus.PENDING
     assert stats_totals(repo) == brute_force_totals(repo)

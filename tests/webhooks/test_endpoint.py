@@ -10,8 +10,9 @@ import responses
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from payments import dynamo
 from payments.domain import PaymentStatus
-from payments.repository import PaymentRepository
+from payments.dynamo import Dynamo
 from tests.factories import ALICE
 from tests.truelayer.fakes import SANDBOX_JKU, WebhookSigner, event_body
 from tests.webhooks.helpers import payment_with_link, post
@@ -38,7 +39,7 @@ def created(payment_link_id: str, tl_id: str = "tl-pay-1") -> bytes:
 
 
 def test_signed_events_link_the_payment_and_move_it_to_executed(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
 
@@ -48,7 +49,7 @@ def test_signed_events_link_the_payment_and_move_it_to_executed(
     )
     assert post(client, signer, body)[0] == 200
 
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.truelayer_payment_id == "tl-pay-1"
     assert stored.status is PaymentStatus.EXECUTED
@@ -61,7 +62,7 @@ def test_signed_events_link_the_payment_and_move_it_to_executed(
 
 
 def test_payment_failed_stores_stage_and_reason(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     post(client, signer, created(payment.payment_link_id))
@@ -72,7 +73,7 @@ def test_payment_failed_stores_stage_and_reason(
         failure_reason="a_reason_nobody_documented",
     )
     assert post(client, signer, body)[0] == 200
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.FAILED
     assert (stored.failure_stage, stored.failure_reason) == (
@@ -82,7 +83,7 @@ def test_payment_failed_stores_stage_and_reason(
 
 
 def test_tampered_body_is_refused_and_changes_nothing(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     body = created(payment.payment_link_id)
@@ -97,11 +98,11 @@ def test_tampered_body_is_refused_and_changes_nothing(
     )
 
     assert response.status_code == 401
-    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
 def test_tampered_timestamp_header_is_refused(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     body = created(payment.payment_link_id)
@@ -114,11 +115,11 @@ def test_tampered_timestamp_header_is_refused(
         headers=headers,
     )
     assert response.status_code == 401
-    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
 def test_signature_for_another_path_is_refused(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     body = created(payment.payment_link_id)
@@ -133,7 +134,7 @@ def test_signature_for_another_path_is_refused(
 
 
 def test_foreign_jku_is_refused_without_fetching_it(
-    repo: PaymentRepository, truelayer: responses.RequestsMock, client: Client
+    repo: Dynamo, truelayer: responses.RequestsMock, client: Client
 ) -> None:
     attacker = WebhookSigner(jku="https://attacker.example/.well-known/jwks")
     truelayer.add(responses.GET, attacker.jku, json=attacker.jwks())
@@ -143,12 +144,10 @@ def test_foreign_jku_is_refused_without_fetching_it(
 
     assert status == 401
     assert jwks_fetches(truelayer) == 0
-    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
-def test_simulator_jku_is_refused_outside_simulator_mode(
-    repo: PaymentRepository, client: Client
-) -> None:
+def test_simulator_jku_is_refused_outside_simulator_mode(repo: Dynamo, client: Client) -> None:
     from simulator.delivery import signed_request
 
     payment = payment_with_link(repo)
@@ -157,11 +156,11 @@ def test_simulator_jku_is_refused_outside_simulator_mode(
         path, data=body, content_type=headers.pop("Content-Type"), headers=headers
     )
     assert response.status_code == 401
-    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
 def test_key_not_in_the_allowed_jwks_is_refused(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     impostor = WebhookSigner(jku=SANDBOX_JKU, kid=signer.kid)  # same kid, another key
     payment = payment_with_link(repo)
@@ -172,7 +171,7 @@ def test_key_not_in_the_allowed_jwks_is_refused(
     "signature", ["", "not-a-jws", "e30..AAAA", "eyJhbGciOiJub25lIn0..", "a.b.c"]
 )
 def test_missing_or_malformed_signatures_are_refused(
-    repo: PaymentRepository, client: Client, signature: str
+    repo: Dynamo, client: Client, signature: str
 ) -> None:
     payment = payment_with_link(repo)
     headers = {"X-Tl-Webhook-Timestamp": "2026-01-01T10:00:00Z"}
@@ -185,11 +184,11 @@ def test_missing_or_malformed_signatures_are_refused(
         headers=headers,
     )
     assert response.status_code in (400, 401)
-    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
 def test_signed_body_that_is_not_an_event_is_a_bad_request(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     assert post(client, signer, b"[1, 2, 3]")[0] == 400
     assert post(client, signer, b"not json")[0] == 400
@@ -200,23 +199,23 @@ def test_get_is_not_allowed(client: Client) -> None:
 
 
 def test_replayed_event_id_is_acknowledged_and_changes_nothing(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     post(client, signer, created(payment.payment_link_id))
     executed = event_body("payment_executed", payment_id="tl-pay-1")
     assert post(client, signer, executed)[0] == 200
-    before = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    before = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
 
     status, text = post(client, signer, executed)
 
     assert status == 200
     assert "duplicate" in text
-    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == before
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == before
 
 
 def test_late_event_never_moves_the_status_back(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     post(client, signer, created(payment.payment_link_id))
@@ -225,14 +224,14 @@ def test_late_event_never_moves_the_status_back(
     assert post(client, signer, event_body("payment_authorized", payment_id="tl-pay-1"))[0] == 200
     assert post(client, signer, event_body("payment_executed", payment_id="tl-pay-1"))[0] == 200
 
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.SETTLED
     assert [h.status for h in stored.history][-1] is PaymentStatus.SETTLED
 
 
 def test_events_for_unknown_payments_are_acknowledged(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     assert post(client, signer, event_body("payment_executed", payment_id="nobody"))[0] in (
@@ -240,11 +239,11 @@ def test_events_for_unknown_payments_are_acknowledged(
         202,
     )
     assert post(client, signer, created("link-nobody"))[0] in (200, 202)
-    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
 def test_link_disabled_with_no_payment_marks_it_expired(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     body = event_body(
@@ -254,13 +253,13 @@ def test_link_disabled_with_no_payment_marks_it_expired(
         disabled_at="2026-01-02T10:00:00Z",
     )
     assert post(client, signer, body)[0] == 200
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.EXPIRED
 
 
 def test_link_disabled_after_a_payment_leaves_the_payment_status(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
     post(client, signer, created(payment.payment_link_id))
@@ -271,13 +270,13 @@ def test_link_disabled_after_a_payment_leaves_the_payment_status(
         disablement_reason="payment_completed",
     )
     assert post(client, signer, body)[0] == 200
-    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.EXECUTED
 
 
 def test_jwks_is_cached_and_refetched_once_for_a_new_kid(
-    repo: PaymentRepository, truelayer: responses.RequestsMock, client: Client
+    repo: Dynamo, truelayer: responses.RequestsMock, client: Client
 ) -> None:
     old, new = WebhookSigner(), WebhookSigner()
     truelayer.add(responses.GET, SANDBOX_JKU, json=old.jwks())
@@ -297,7 +296,7 @@ def test_jwks_is_cached_and_refetched_once_for_a_new_kid(
 
 
 def test_unreachable_jwks_asks_truelayer_to_retry_later(
-    repo: PaymentRepository, truelayer: responses.RequestsMock, client: Client
+    repo: Dynamo, truelayer: responses.RequestsMock, client: Client
 ) -> None:
     signer = WebhookSigner()
     truelayer.add(responses.GET, SANDBOX_JKU, status=503)
@@ -306,6 +305,6 @@ def test_unreachable_jwks_asks_truelayer_to_retry_later(
 
 @override_settings(TRUELAYER_WEBHOOK_JKU_ALLOWLIST=[])
 def test_empty_allow_list_refuses_everything(
-    repo: PaymentRepository, signer: WebhookSigner, client: Client
+    repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     assert post(client, signer, event_body("payment_executed", payment_id="x"))[0] == 401

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from payments import dynamo
 from payments.errors import RepositoryError
-from payments.repository import PaymentRepository
 
 
 class Command(BaseCommand):
@@ -52,17 +52,17 @@ class Command(BaseCommand):
             overrides["meta_table"] = options["meta_table"] or f"{options['table']}Meta"
         if options["meta_table"]:
             overrides["meta_table"] = options["meta_table"]
-        repository = PaymentRepository.from_settings(**overrides)
+        db = dynamo.dynamo_from_settings(**overrides)
         self.stdout.write(
-            f"DynamoDB endpoint: {repository.endpoint}\n"
-            f"Region:            {repository.region}\n"
-            f"Tables:            {repository.table}, {repository.meta_table}"
+            f"DynamoDB endpoint: {db.endpoint}\n"
+            f"Region:            {db.region}\n"
+            f"Tables:            {db.table}, {db.meta_table}"
         )
         try:
-            reports = repository.ensure_tables(wait_seconds=options["wait"])
+            reports = dynamo.tables_ensure(db, wait_seconds=options["wait"])
         except RepositoryError as error:
             raise CommandError(
-                f"Cannot set up DynamoDB at {repository.endpoint}: {error.message}"
+                f"Cannot set up DynamoDB at {db.endpoint}: {error.message}"
             ) from None
         failed = False
         for report in reports:

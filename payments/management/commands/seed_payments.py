@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from payments import dynamo
 from payments.domain import PaymentStatus, utc_now
 from payments.errors import RepositoryError
-from payments.repository import get_repository
 
 # Where demo payments end up, roughly as a live merchant's would.
 _OUTCOMES = [
@@ -45,13 +45,14 @@ class Command(BaseCommand):
         if options["count"] < 1 or options["days"] < 1:
             raise CommandError("--count and --days must be at least 1.")
         rng = random.Random(options["seed"])
-        repository = get_repository()
+        db = dynamo.get_dynamo()
         now = utc_now()
         user_id = options["user"]
         try:
             for i in range(options["count"]):
                 created = now - timedelta(seconds=rng.randint(0, options["days"] * 86400))
-                payment = repository.create_payment(
+                payment = dynamo.payment_create(
+                    db,
                     user_id=user_id,
                     amount=Decimal(rng.choice([500, 1250, 1999, 4500, 12000, 25])) / 100
                     + rng.randint(0, 20),
@@ -64,7 +65,8 @@ class Command(BaseCommand):
                     if status is PaymentStatus.PENDING:
                         continue
                     failed = status is PaymentStatus.FAILED
-                    repository.update_status(
+                    dynamo.payment_status_update(
+                        db,
                         user_id=user_id,
                         payment_id=payment.payment_id,
                         status=status,
@@ -77,6 +79,6 @@ class Command(BaseCommand):
             raise CommandError(error.message) from None
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created {options['count']} demo payments for {user_id} in {repository.table}."
+                f"Created {options['count']} demo payments for {user_id} in {db.table}."
             )
         )

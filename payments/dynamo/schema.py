@@ -1,5 +1,6 @@
-"""The DynamoDB tables the repository expects, as data: `init_dynamodb` creates them from this and
-checks an existing table against it. The README's "DynamoDB schema" section explains each choice.
+"""The DynamoDB tables this package expects, as data: `init_dynamodb` creates them from this and
+checks an existing table against it. Every index is named once here; queries use the constants.
+The README's "DynamoDB schema" section explains each choice.
 
 Payments table (one item per payment, partition = the merchant's Auth0 `sub`):
   userId (HASH) + paymentId (RANGE, a ULID, so the base table sorts by creation time)
@@ -18,6 +19,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+STATUS_INDEX = "StatusIndex"
+CREATED_AT_INDEX = "CreatedAtIndex"
+CURRENCY_INDEX = "CurrencyIndex"
+CURRENCY_STATUS_INDEX = "CurrencyStatusIndex"
+PAYMENT_LINK_INDEX = "PaymentLinkIndex"
+TRUELAYER_PAYMENT_INDEX = "TruelayerPaymentIndex"
+
+# Meta-table items (pk, sk): see the README's "PaymentsMeta" table.
+HOURLY = "H"
+DAILY = "D"
+
+
+def stats_pk(grain: str, user_id: str) -> str:
+    """Partition of a merchant's hourly (`HOURLY`) or daily (`DAILY`) totals items."""
+    return f"STATS#{grain}#{user_id}"
+
+
+def event_pk(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+EVENT_SK = "-"
+
+
+def submission_pk(user_id: str) -> str:
+    return f"SUBMIT#{user_id}"
 
 
 @dataclass(frozen=True)
@@ -123,12 +151,12 @@ PAYMENTS_TABLE = TableSpec(
     hash_key="userId",
     range_key="paymentId",
     indexes=(
-        IndexSpec("StatusIndex", "userId", "statusCreatedAt"),
-        IndexSpec("CreatedAtIndex", "userId", "createdAt"),
-        IndexSpec("CurrencyIndex", "userId", "currencyCreatedAt"),
-        IndexSpec("CurrencyStatusIndex", "userId", "currencyStatusCreatedAt"),
-        IndexSpec("PaymentLinkIndex", "paymentLinkId", None),
-        IndexSpec("TruelayerPaymentIndex", "truelayerPaymentId", None),
+        IndexSpec(STATUS_INDEX, "userId", "statusCreatedAt"),
+        IndexSpec(CREATED_AT_INDEX, "userId", "createdAt"),
+        IndexSpec(CURRENCY_INDEX, "userId", "currencyCreatedAt"),
+        IndexSpec(CURRENCY_STATUS_INDEX, "userId", "currencyStatusCreatedAt"),
+        IndexSpec(PAYMENT_LINK_INDEX, "paymentLinkId", None),
+        IndexSpec(TRUELAYER_PAYMENT_INDEX, "truelayerPaymentId", None),
     ),
 )
 

@@ -1,0 +1,95 @@
+"""The DynamoDB data layer: the only code that imports boto3/botocore (ruff TID251 enforces it).
+
+Shape: typed module-level functions named `<entity>_<action>` (`payment_create`, `payment_get`,
+`payment_list`, `payment_status_update`, `stats_for_range`, `event_mark`, …) that take a small
+frozen handle, `Dynamo(client, table, meta_table)`, from the cached `get_dynamo()`. No class
+holds state between calls, so nothing is shared between threads but the thread-safe boto3
+client; DynamoDB work is counted per call into a caller-passed `Metrics` (list, search and
+statistics results also carry their own `requests` / `items_read`). Call them through this
+package (`dynamo.payment_get(db, ...)`); a test that fakes one patches it here.
+
+One concern per module:
+- `client`: client construction, the one retry policy, botocore → `payments.errors`, `Metrics`;
+- `schema`: table and index specs (index names as constants), meta-table key builders;
+- `expressions`: the placeholder / `SET a = :a, …` builder every request uses;
+- `items`: item ⇄ `Payment` codec and derived index keys;
+- `payments`: payment writes and single reads; `lookups`: by TrueLayer link or payment id;
+- `listing`: filtered pages; `search`;
+- `stats`: where the statistics aggregates are written (`stats_move_actions`) and read;
+- `events`: webhook event ids and form-submission tokens; `tables`: `init_dynamodb`.
+
+Every read is scoped to one merchant's partition (`userId` = their Auth0 `sub`) and bounded as
+DESIGN.md's access-pattern table asks, whatever the size of the history:
+
+- list / filter by status, currency and date: one Query per stream (one per status asked for),
+  each reading at most page size + 1 items, keyed on an index whose sort key carries the date;
+- one payment: one GetItem; link id / TrueLayer id: one indexed Query;
+- statistics: hourly and daily aggregate items in the meta table, written in the same
+  transaction as the payment, so a range costs its number of days (plus the hours at its edges);
+- reference / amount search: reads at most a budget of items, then answers with a cursor.
+
+Writes never overwrite (conditional puts), and a status only moves forward: the update carries a
+condition on the current status, so a late or repeated event changes nothing even when two
+deliveries race. Errors reach callers as `payments.errors` exceptions, never raw botocore ones.
+"""
+
+from __future__ import annotations
+
+from payments.dynamo.client import (
+    Dynamo,
+    Metrics,
+    dynamo_from_settings,
+    forget_dynamo,
+    get_dynamo,
+    make_client,
+)
+from payments.dynamo.events import event_mark, event_seen
+from payments.dynamo.listing import MAX_PAGE_SIZE, PaymentPage, payment_iter, payment_list
+from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_truelayer_id
+from payments.dynamo.payments import (
+    StatusUpdate,
+    UpdateOutcome,
+    payment_create,
+    payment_get,
+    payment_link_error_set,
+    payment_link_set,
+    payment_response_store,
+    payment_status_update,
+    payment_truelayer_id_set,
+)
+from payments.dynamo.search import SearchResult, payment_search
+from payments.dynamo.stats import stats_daily, stats_for_range
+from payments.dynamo.tables import TableReport, tables_drop, tables_ensure
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "Dynamo",
+    "Metrics",
+    "PaymentPage",
+    "SearchResult",
+    "StatusUpdate",
+    "TableReport",
+    "UpdateOutcome",
+    "dynamo_from_settings",
+    "event_mark",
+    "event_seen",
+    "forget_dynamo",
+    "get_dynamo",
+    "make_client",
+    "payment_create",
+    "payment_find_by_link_id",
+    "payment_find_by_truelayer_id",
+    "payment_get",
+    "payment_iter",
+    "payment_link_error_set",
+    "payment_link_set",
+    "payment_list",
+    "payment_response_store",
+    "payment_search",
+    "payment_status_update",
+    "payment_truelayer_id_set",
+    "stats_daily",
+    "stats_for_range",
+    "tables_drop",
+    "tables_ensure",
+]

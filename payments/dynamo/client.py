@@ -1,0 +1,305 @@
+"""The boto3 client, the one retry policy, botocore→`payments.errors` translation, and the
+per-call `Metrics` every function of this package accumulates into.
+
+Retries, in two layers that compose (numbers stated here and nowhere else):
+
+- botocore retries each single request on throttling, 5xx and network errors:
+  `BOTO_MAX_ATTEMPTS` attempts ("standard" mode), each bounded by DYNAMODB_TIMEOUT_SECONDS;
+- `retry_on_conflict` retries a whole read-check-write cycle when a transaction lost a race
+  (TransactionConflict, or the optimistic "status is still what we read" condition failed):
+  `CONFLICT_ATTEMPTS` cycles with jittered exponential backoff of at most `CONFLICT_MAX_WAIT`.
+So one logical write makes at most CONFLICT_ATTEMPTS × BOTO_MAX_ATTEMPTS HTTP requests, then
+raises `Conflict`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectTimeoutError as BotoConnectTimeout
+from botocore.exceptions import ReadTimeoutError as BotoReadTimeout
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from payments.errors import (
+    Conflict,
+    CredentialsRefused,
+    DatabaseUnavailable,
+    RepositoryError,
+    TableMissing,
+    Throttled,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+
+BOTO_MAX_ATTEMPTS = 3
+CONFLICT_ATTEMPTS = 10
+CONFLICT_MAX_WAIT = 0.5  # seconds
+_CONFLICT_FIRST_WAIT = 0.02  # seconds; doubles each attempt, randomised so racers spread out
+
+T = TypeVar("T")
+
+
+@dataclass
+class Metrics:
+    """DynamoDB work done by the calls it was passed to: the benchmark and the tests read it to
+    prove the cost bounds. Pass a fresh one per call (or per request) you want to measure."""
+
+    requests: int = 0
+    items_read: int = 0
+
+    def add(self, requests: int = 0, items_read: int = 0) -> None:
+        self.requests += requests
+        self.items_read += items_read
+
+
+def count(metrics: Metrics | None, requests: int = 0, items_read: int = 0) -> None:
+    """Accumulate into `metrics` when the caller asked for it."""
+    if metrics is not None:
+        metrics.add(requests, items_read)
+
+
+@dataclass(frozen=True)
+class Dynamo:
+    """The handle every function of the package takes: a thread-safe boto3 client and the two
+    table names. Build with `get_dynamo()` (settings) or `dynamo_from_settings(**overrides)`."""
+
+    client: DynamoDBClient
+    table: str
+    meta_table: str
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.client.meta.endpoint_url)
+
+    @property
+    def region(self) -> str:
+        return str(self.client.meta.region_name)
+
+
+def make_client(*, endpoint_url: str | None, region: str, timeout: int = 5) -> DynamoDBClient:
+    """A DynamoDB client with short timeouts and botocore's standard retries (throttling, 5xx)."""
+    config = Config(
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"max_attempts": BOTO_MAX_ATTEMPTS, "mode": "standard"},
+    )
+    session = boto3.session.Session()
+    kwargs: dict[str, Any] = {"region_name": region, "config": config}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+        # DynamoDB Local accepts any credentials; don't make a newcomer configure AWS.
+        if session.get_credentials() is None:
+            kwargs |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    client: DynamoDBClient = session.client("dynamodb", **kwargs)
+    return client
+
+
+def dynamo_from_settings(**overrides: Any) -> Dynamo:
+    """A new handle from Django settings; `endpoint_url`, `region`, `table`, `meta_table`
+    override them (init_dynamodb's options)."""
+    from django.conf import settings
+
+    return Dynamo(
+        make_client(
+            endpoint_url=overrides.get("endpoint_url", settings.DYNAMODB_ENDPOINT_URL),
+            region=overrides.get("region", settings.AWS_REGION),
+            timeout=settings.DYNAMODB_TIMEOUT_SECONDS,
+        ),
+        table=overrides.get("table", settings.DYNAMODB_TABLE),
+        meta_table=overrides.get("meta_table", settings.DYNAMODB_META_TABLE),
+    )
+
+
+@lru_cache(maxsize=4)
+def _cached_dynamo(endpoint: str | None, region: str, table: str, meta_table: str) -> Dynamo:
+    return dynamo_from_settings(
+        endpoint_url=endpoint, region=region, table=table, meta_table=meta_table
+    )
+
+
+def get_dynamo() -> Dynamo:
+    """The process-wide handle for the current settings (boto3 clients are thread-safe)."""
+    from django.conf import settings
+
+    return _cached_dynamo(
+        settings.DYNAMODB_ENDPOINT_URL,
+        settings.AWS_REGION,
+        settings.DYNAMODB_TABLE,
+        settings.DYNAMODB_META_TABLE,
+    )
+
+
+def forget_dynamo() -> None:
+    """Drop the cached handles (tests that point the settings at new tables)."""
+    _cached_dynamo.cache_clear()
+
+
+# --- the one retry policy for lost races ------------------------------------------------------
+
+
+class RetryConflict(Exception):
+    """Raised inside a `retry_on_conflict` cycle: someone else won a race; read again."""
+
+
+def retry_on_conflict(cycle: Callable[[], T]) -> T:
+    """Run `cycle` (a read-check-write) until it stops raising `RetryConflict`, at most
+    CONFLICT_ATTEMPTS times; then raise `Conflict`."""
+    retrying = Retrying(
+        stop=stop_after_attempt(CONFLICT_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=_CONFLICT_FIRST_WAIT, max=CONFLICT_MAX_WAIT),
+        retry=retry_if_exception_type(RetryConflict),
+        retry_error_callback=_give_up,
+    )
+    result: T = retrying(cycle)
+    return result
+
+
+def _give_up(_state: object) -> Any:
+    raise Conflict()
+
+
+# --- calls that count themselves --------------------------------------------------------------
+
+
+class ConditionFailed(Exception):
+    """A single-item write's ConditionExpression was false."""
+
+
+class TableExists(Exception):
+    """CreateTable found the table already there (a concurrent or retried CreateTable)."""
+
+
+class TransactionCanceled(Exception):
+    """A transaction was refused; `reasons` has one code per action ("None" for those fine)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = reasons
+
+    def failed(self, index: int) -> bool:
+        """Whether action `index` (negative counts from the end) failed its condition."""
+        try:
+            return self.reasons[index] == "ConditionalCheckFailed"
+        except IndexError:
+            return False
+
+
+def query(db: Dynamo, metrics: Metrics | None, **kwargs: Any) -> dict[str, Any]:
+    """One Query (on the payments table unless `TableName` is given), counted."""
+    kwargs.setdefault("TableName", db.table)
+    with translate_errors():
+        answer: dict[str, Any] = dict(db.client.query(**kwargs))
+    count(metrics, requests=1, items_read=int(answer.get("ScannedCount", 0)))
+    return answer
+
+
+def get_item(
+    db: Dynamo, metrics: Metrics | None, *, table: str, key: dict[str, Any]
+) -> dict[str, Any] | None:
+    """One strongly consistent GetItem (raw attribute values), counted."""
+    with translate_errors():
+        answer = db.client.get_item(TableName=table, Key=key, ConsistentRead=True)
+    item = answer.get("Item")
+    count(metrics, requests=1, items_read=1 if item else 0)
+    return dict(item) if item else None
+
+
+def transact(db: Dynamo, metrics: Metrics | None, actions: list[dict[str, Any]]) -> None:
+    """One TransactWriteItems. A failed condition raises `TransactionCanceled`; a lost race
+    (TransactionConflict) raises `RetryConflict` for the caller's `retry_on_conflict`."""
+    count(metrics, requests=1)
+    try:
+        with translate_errors():
+            db.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+    except TransactionCanceled as cancelled:
+        if "ConditionalCheckFailed" not in cancelled.reasons:
+            raise RetryConflict() from cancelled
+        raise
+
+
+# --- botocore → payments.errors ---------------------------------------------------------------
+
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+}
+_CREDENTIALS = {
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "AccessDeniedException",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
+}
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Map botocore failures to `payments.errors` (and conditions to this module's own)."""
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        if code == "ConditionalCheckFailedException":
+            raise ConditionFailed() from error
+        if code == "TransactionCanceledException":
+            raw: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+            reasons = [r.get("Code") or "None" for r in raw] or _reasons_from_message(message)
+            raise TransactionCanceled(reasons) from error
+        if code == "TransactionConflictException":
+            raise TransactionCanceled(["TransactionConflict"]) from error
+        if code == "ResourceNotFoundException":
+            raise TableMissing() from error
+        if code == "ResourceInUseException":
+            raise TableExists() from error
+        if code in _THROTTLED:
+            raise Throttled() from error
+        if code in _CREDENTIALS:
+            raise CredentialsRefused() from error
+        logger.error("DynamoDB answered %s: %s", code, message)
+        raise RepositoryError(
+            f"The payments database refused the request ({code}): {message}"
+        ) from error
+    except (NoCredentialsError, PartialCredentialsError) as error:
+        raise CredentialsRefused(
+            "No AWS credentials were found for the payments database."
+        ) from error
+    except (
+        EndpointConnectionError,
+        BotoConnectTimeout,
+        BotoReadTimeout,
+        ConnectionClosedError,
+    ) as error:
+        raise DatabaseUnavailable() from error
+    except BotoCoreError as error:
+        raise DatabaseUnavailable(f"The payments database cannot be reached: {error}") from error
+
+
+def _reasons_from_message(message: str) -> list[str]:
+    # "Transaction cancelled, please refer cancellation reasons for specific reasons
+    #  [None, ConditionalCheckFailed]" — engines that omit CancellationReasons say it here.
+    match = re.search(r"\[([^\]]*)\]", message)
+    if not match:
+        return ["Unknown"]
+    return [part.strip() for part in match.group(1).split(",")]

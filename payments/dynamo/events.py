@@ -1,0 +1,91 @@
+"""Bookkeeping items in the meta table: processed webhook event ids (applied once, kept past
+TrueLayer's 72 hours of retries) and form-submission tokens (a double-clicked "Create" makes one
+payment). Both are conditional puts, usually inside the transaction of the write they guard."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from payments.domain import format_timestamp, utc_now
+from payments.dynamo.client import (
+    ConditionFailed,
+    Dynamo,
+    Metrics,
+    count,
+    get_item,
+    translate_errors,
+)
+from payments.dynamo.items import deserialize, serialize
+from payments.dynamo.schema import EVENT_SK, event_pk, submission_pk
+
+EVENT_RETENTION = timedelta(days=7)  # TrueLayer retries for 72 hours; keep ids well past that
+SUBMISSION_RETENTION = timedelta(days=1)
+
+
+def _put_new(table: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A transaction action that writes `item` only if its key is new."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": serialize(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def event_put_action(db: Dynamo, event_id: str, at: datetime) -> dict[str, Any]:
+    """The conditional put recording `event_id` as applied (for a transaction)."""
+    return _put_new(
+        db.meta_table,
+        {
+            "pk": event_pk(event_id),
+            "sk": EVENT_SK,
+            "receivedAt": format_timestamp(at),
+            "expiresAt": int((utc_now() + EVENT_RETENTION).timestamp()),
+        },
+    )
+
+
+def event_seen(db: Dynamo, event_id: str, *, metrics: Metrics | None = None) -> bool:
+    """Whether a webhook event id was already applied."""
+    key = serialize({"pk": event_pk(event_id), "sk": EVENT_SK})
+    return get_item(db, metrics, table=db.meta_table, key=key) is not None
+
+
+def event_mark(
+    db: Dynamo, event_id: str, at: datetime | None = None, *, metrics: Metrics | None = None
+) -> bool:
+    """Record an event id as applied; False if it already was (a conditional put)."""
+    put = event_put_action(db, event_id, at or utc_now())["Put"]
+    count(metrics, requests=1)
+    try:
+        with translate_errors():
+            db.client.put_item(**put)
+    except ConditionFailed:
+        return False
+    return True
+
+
+def submission_put_action(
+    db: Dynamo, user_id: str, token: str, payment_id: str, at: datetime
+) -> dict[str, Any]:
+    """The conditional put that makes a form submission count once (for a transaction)."""
+    return _put_new(
+        db.meta_table,
+        {
+            "pk": submission_pk(user_id),
+            "sk": token,
+            "paymentId": payment_id,
+            "expiresAt": int((at + SUBMISSION_RETENTION).timestamp()),
+        },
+    )
+
+
+def submission_payment_id(
+    db: Dynamo, user_id: str, token: str, *, metrics: Metrics | None = None
+) -> str | None:
+    """The payment a form submission created, if it was received before."""
+    key = serialize({"pk": submission_pk(user_id), "sk": token})
+    raw = get_item(db, metrics, table=db.meta_table, key=key)
+    return str(deserialize(raw)["paymentId"]) if raw else None

@@ -1,0 +1,228 @@
+"""Listing a merchant's payments newest first, filtered and paged.
+
+Each filter combination is served by one or more query streams, each one Query on the base table
+or on an index whose sort key carries the creation time (so a date range is a key condition, not
+a FilterExpression over the history). Several statuses mean one stream per status, merged newest
+first; each stream reads at most page size + 1 items per page. The signed cursor keeps every
+stream's position (`payments.cursors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from payments.cursors import decode_cursor, encode_cursor, query_fingerprint
+from payments.domain import (
+    Payment,
+    PaymentStatus,
+    PaymentValidationError,
+    format_timestamp,
+    parse_currency,
+    require_user,
+)
+from payments.dynamo.client import Dynamo, Metrics, query
+from payments.dynamo.expressions import Expr
+from payments.dynamo.items import deserialize, item_to_payment, serialize
+from payments.dynamo.schema import (
+    CREATED_AT_INDEX,
+    CURRENCY_INDEX,
+    CURRENCY_STATUS_INDEX,
+    STATUS_INDEX,
+)
+from payments.errors import InvalidCursor
+
+MAX_PAGE_SIZE = 100
+_END_OF_TIME = "~"  # sorts after every timestamp
+_DONE = "done"  # a stream with nothing left, in a cursor
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    items: list[Payment]
+    next_cursor: str | None
+    requests: int
+    items_read: int
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """One Query that yields payments newest first: on the base table or on an index."""
+
+    index: str | None
+    sort_attribute: str | None
+    prefix: str
+    lo: str
+    hi: str
+
+    def query_kwargs(self, user_id: str, limit: int) -> dict[str, Any]:
+        expr = Expr()
+        condition = f"{expr.name('userId')} = {expr.value(user_id)}"
+        kwargs: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit}
+        if self.index and self.sort_attribute:
+            kwargs["IndexName"] = self.index
+            condition += (
+                f" AND {expr.name(self.sort_attribute)} BETWEEN "
+                f"{expr.value(self.prefix + self.lo)} AND {expr.value(self.prefix + self.hi)}"
+            )
+        return kwargs | {"KeyConditionExpression": condition, **expr.kwargs()}
+
+    def key_of(self, item: Mapping[str, Any]) -> dict[str, str]:
+        key = {"userId": item["userId"], "paymentId": item["paymentId"]}
+        if self.sort_attribute:
+            key[self.sort_attribute] = item[self.sort_attribute]
+        return key
+
+
+def _streams(
+    statuses: list[PaymentStatus], currency: str | None, lo: str, hi: str
+) -> dict[str, _Stream]:
+    if not statuses:
+        if currency:
+            return {"all": _Stream(CURRENCY_INDEX, "currencyCreatedAt", f"{currency}#", lo, hi)}
+        if lo or hi != _END_OF_TIME:
+            return {"all": _Stream(CREATED_AT_INDEX, "createdAt", "", lo, hi)}
+        return {"all": _Stream(None, None, "", lo, hi)}
+    if currency:
+        return {
+            s.value: _Stream(
+                CURRENCY_STATUS_INDEX, "currencyStatusCreatedAt", f"{currency}#{s.value}#", lo, hi
+            )
+            for s in statuses
+        }
+    return {
+        s.value: _Stream(STATUS_INDEX, "statusCreatedAt", f"{s.value}#", lo, hi) for s in statuses
+    }
+
+
+def payment_list(
+    db: Dynamo,
+    *,
+    user_id: str,
+    statuses: Collection[PaymentStatus] = (),
+    currency: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    page_size: int = 25,
+    cursor: str | None = None,
+    metrics: Metrics | None = None,
+) -> PaymentPage:
+    """Newest first, one page. Filters: any of `statuses`, one `currency`, and a creation
+    range [created_from, created_to). One Query per status (or one in all without a status
+    filter), each reading at most page_size + 1 items; `next_cursor` continues."""
+    require_user(user_id)
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise PaymentValidationError("page_size", f"Page size must be 1 to {MAX_PAGE_SIZE}.")
+    if currency is not None:
+        currency = parse_currency(currency)
+    if created_from and created_to and created_from >= created_to:
+        raise PaymentValidationError("created_to", "The end of the date range is before its start.")
+    wanted = sorted({PaymentStatus(s) for s in statuses})
+    lo = format_timestamp(created_from) if created_from else ""
+    hi = format_timestamp(created_to - timedelta(milliseconds=1)) if created_to else _END_OF_TIME
+    streams = _streams(wanted, currency, lo, hi)
+    fingerprint = query_fingerprint(
+        {"s": [s.value for s in wanted], "c": currency, "f": lo, "t": hi, "n": page_size}
+    )
+    positions: dict[str, Any] = dict.fromkeys(streams)
+    if cursor:
+        positions = decode_cursor(cursor, user_id=user_id, fingerprint=fingerprint)
+        if set(positions) != set(streams) or not _positions_belong_to(positions, user_id):
+            raise InvalidCursor()
+    used = Metrics()
+    heads: dict[str, list[dict[str, Any]]] = {}
+    exhausted: dict[str, bool] = {}
+    for name, stream in streams.items():
+        if positions[name] == _DONE:
+            continue
+        kwargs = stream.query_kwargs(user_id, page_size + 1)
+        if positions[name]:
+            kwargs["ExclusiveStartKey"] = serialize(positions[name])
+        answer = query(db, used, **kwargs)
+        heads[name] = [deserialize(raw) for raw in answer.get("Items", [])]
+        exhausted[name] = "LastEvaluatedKey" not in answer
+    page, consumed = _merge_newest_first(heads, page_size)
+    next_positions = dict(positions)
+    more = False
+    for name, items in heads.items():
+        if consumed[name] == len(items) and exhausted[name]:
+            next_positions[name] = _DONE
+            continue
+        more = True
+        if consumed[name]:
+            next_positions[name] = streams[name].key_of(items[consumed[name] - 1])
+    next_cursor = (
+        encode_cursor(user_id=user_id, fingerprint=fingerprint, position=next_positions)
+        if more
+        else None
+    )
+    if metrics is not None:
+        metrics.add(used.requests, used.items_read)
+    return PaymentPage(
+        [item_to_payment(i) for i in page], next_cursor, used.requests, used.items_read
+    )
+
+
+def payment_iter(
+    db: Dynamo,
+    *,
+    user_id: str,
+    statuses: Collection[PaymentStatus] = (),
+    currency: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+    metrics: Metrics | None = None,
+) -> Iterator[Payment]:
+    """Every payment matching the filters, newest first, page by page (for CSV export)."""
+    cursor: str | None = None
+    while True:
+        page = payment_list(
+            db,
+            user_id=user_id,
+            statuses=statuses,
+            currency=currency,
+            created_from=created_from,
+            created_to=created_to,
+            page_size=page_size,
+            cursor=cursor,
+            metrics=metrics,
+        )
+        yield from page.items
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
+def _merge_newest_first(
+    heads: dict[str, list[dict[str, Any]]], page_size: int
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Up to `page_size` items from the streams' heads, newest first; how many each gave."""
+    page: list[dict[str, Any]] = []
+    consumed: dict[str, int] = dict.fromkeys(heads, 0)
+    while len(page) < page_size:
+        best: str | None = None
+        for name, items in heads.items():
+            if consumed[name] < len(items) and (
+                best is None
+                or _order_key(items[consumed[name]]) > _order_key(heads[best][consumed[best]])
+            ):
+                best = name
+        if best is None:
+            break
+        page.append(heads[best][consumed[best]])
+        consumed[best] += 1
+    return page, consumed
+
+
+def _order_key(item: Mapping[str, Any]) -> tuple[str, str]:
+    return str(item["createdAt"]), str(item["paymentId"])
+
+
+def _positions_belong_to(positions: Mapping[str, Any], user_id: str) -> bool:
+    return all(
+        p is None or p == _DONE or (isinstance(p, dict) and p.get("userId") == user_id)
+        for p in positions.values()
+    )

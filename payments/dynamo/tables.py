@@ -1,0 +1,97 @@
+"""Creating and checking the tables (`python manage.py init_dynamodb`), from `schema`'s specs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from payments.dynamo.client import Dynamo, TableExists, translate_errors
+from payments.dynamo.schema import META_TABLE, PAYMENTS_TABLE, TableSpec
+from payments.errors import RepositoryError, TableMissing
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TableReport:
+    table: str
+    created: bool
+    problems: list[str]
+    notes: list[str]
+
+
+def tables_ensure(db: Dynamo, *, wait_seconds: float = 300) -> list[TableReport]:
+    """Create missing tables and indexes (on-demand), wait until all are ACTIVE, and report
+    how existing ones differ from what this code expects."""
+    return [
+        _ensure_table(db, db.table, PAYMENTS_TABLE, wait_seconds),
+        _ensure_table(db, db.meta_table, META_TABLE, wait_seconds),
+    ]
+
+
+def tables_drop(db: Dynamo) -> None:
+    """Delete both tables (test and benchmark clean-up)."""
+    for name in (db.table, db.meta_table):
+        with translate_errors():
+            db.client.delete_table(TableName=name)
+
+
+def _ensure_table(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -> TableReport:
+    if _describe(db, name) is not None:
+        problems, notes = spec.differences(_wait_active(db, name, wait_seconds))
+        return TableReport(name, False, problems, notes)
+    try:
+        with translate_errors():
+            db.client.create_table(**spec.create_table_kwargs(name))
+    except TableExists:
+        # Another `init_dynamodb` got there first, or botocore retried our CreateTable after a
+        # timeout and the first attempt had worked: finish the set-up, then check the table.
+        logger.info("Table %s was created meanwhile; checking it", name)
+        raced = True
+    else:
+        raced = False
+    description = _wait_active(db, name, wait_seconds)
+    if spec.ttl_attribute:
+        _enable_ttl(db, name, spec.ttl_attribute)  # an already enabled TTL is only logged
+    if raced:
+        problems, notes = spec.differences(description)
+        return TableReport(name, False, problems, notes)
+    return TableReport(name, True, [], [])
+
+
+def _describe(db: Dynamo, name: str) -> dict[str, Any] | None:
+    try:
+        with translate_errors():
+            return dict(db.client.describe_table(TableName=name)["Table"])
+    except TableMissing:
+        return None
+
+
+def _wait_active(db: Dynamo, name: str, wait_seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        description = _describe(db, name)
+        if description is None:
+            raise TableMissing(f"Table {name} disappeared while waiting for it to become ACTIVE.")
+        indexes = description.get("GlobalSecondaryIndexes", [])
+        if description.get("TableStatus") == "ACTIVE" and all(
+            i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes
+        ):
+            return description
+        if time.monotonic() > deadline:
+            raise RepositoryError(f"Table {name} was not ACTIVE after {wait_seconds:.0f} s.")
+        time.sleep(1)
+
+
+def _enable_ttl(db: Dynamo, name: str, attribute: str) -> None:
+    try:
+        db.client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+        )
+    except ClientError as error:  # some local engines do not implement TTL
+        logger.info("TTL not enabled on %s: %s", name, error)

@@ -1,0 +1,231 @@
+"""Reads for the dashboard, HackSoft-style: keyword-only typed functions named
+`<entity>_<action>`, every one scoped to the merchant it is given. Views call these and never
+the data layer; the query logic (search post-filtering, the statistics summary) lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import TypedDict
+
+from payments import dynamo
+from payments.domain import (
+    SUCCESSFUL_STATUSES,
+    DailyTotals,
+    DateRange,
+    Payment,
+    PaymentFilters,
+    PaymentStats,
+    PaymentStatus,
+    Totals,
+)
+from payments.dynamo import Dynamo
+
+
+@dataclass(frozen=True)
+class PaymentListResult:
+    payments: list[Payment]
+    next_cursor: str | None = None
+    budget_exhausted: bool = False
+    searched: int = 0  # items a search read for this page
+
+
+class _ListFilters(TypedDict):
+    statuses: list[PaymentStatus]
+    currency: str | None
+    created_from: datetime | None
+    created_to: datetime | None
+
+
+def _list_filters(filters: PaymentFilters) -> _ListFilters:
+    """The list filters as the data layer's keyword arguments."""
+    return {
+        "statuses": filters.statuses,
+        "currency": filters.currency,
+        "created_from": filters.date_range.start,
+        "created_to": filters.date_range.end,
+    }
+
+
+def payment_get_for_merchant(
+    *, user_id: str, payment_id: str, db: Dynamo | None = None
+) -> Payment | None:
+    """The merchant's own payment with this id (one GetItem), or None: another merchant's
+    payment is simply not found."""
+    return dynamo.payment_get(db or dynamo.get_dynamo(), user_id=user_id, payment_id=payment_id)
+
+
+def payment_list(
+    *, user_id: str, filters: PaymentFilters, page_size: int, db: Dynamo | None = None
+) -> PaymentListResult:
+    """One page of the merchant's payments, newest first, through the filters' cursor."""
+    page = dynamo.payment_list(
+        db or dynamo.get_dynamo(),
+        user_id=user_id,
+        page_size=page_size,
+        cursor=filters.cursor,
+        **_list_filters(filters),
+    )
+    return PaymentListResult(page.items, page.next_cursor)
+
+
+def payment_search(
+    *,
+    user_id: str,
+    query: str,
+    filters: PaymentFilters,
+    page_size: int,
+    budget: int,
+    db: Dynamo | None = None,
+) -> PaymentListResult:
+    """What a search finds (within its read budget), narrowed by the list's filters."""
+    found = dynamo.payment_search(
+        db or dynamo.get_dynamo(),
+        user_id=user_id,
+        query=query,
+        cursor=filters.cursor,
+        budget=budget,
+        page_size=page_size,
+    )
+    return PaymentListResult(
+        [p for p in found.items if filters.matches(p)],
+        found.next_cursor,
+        found.budget_exhausted,
+        found.items_read,
+    )
+
+
+def payment_export_rows(
+    *, user_id: str, filters: PaymentFilters, db: Dynamo | None = None
+) -> Iterator[Payment]:
+    """Every payment the filters match, newest first, read page by page as it is consumed."""
+    return dynamo.payment_iter(db or dynamo.get_dynamo(), user_id=user_id, **_list_filters(filters))
+
+
+# --- statistics --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    count: int
+    started: int  # every status except pending and expired
+    succeeded: int
+    received: dict[str, Decimal]  # executed or settled, per currency
+    created: dict[str, Totals]
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        if not self.started:
+            return None
+        return (Decimal(self.succeeded) * 100 / self.started).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    status: PaymentStatus
+    count: int
+    amounts: list[tuple[str, Decimal]]
+
+
+@dataclass(frozen=True)
+class CurrencyLine:
+    currency: str
+    now: Totals
+    then: Totals
+    received: Decimal
+    received_before: Decimal
+    received_change: str
+
+
+@dataclass(frozen=True)
+class StatsSummary:
+    """A period compared with the one before it, and its per-day totals for the charts."""
+
+    previous: DateRange
+    now: PeriodSummary
+    then: PeriodSummary
+    count_change: str
+    rate_change: str
+    status_lines: list[StatusLine]
+    currency_lines: list[CurrencyLine]
+    days: list[DailyTotals]
+
+
+def summarise(stats: PaymentStats) -> PeriodSummary:
+    started = succeeded = 0
+    received: dict[str, Decimal] = {}
+    for (status, currency), totals in stats.totals.items():
+        if status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
+            started += totals.count
+        if status in SUCCESSFUL_STATUSES:
+            succeeded += totals.count
+            received[currency] = received.get(currency, Decimal(0)) + totals.amount
+    return PeriodSummary(stats.count, started, succeeded, received, stats.by_currency())
+
+
+def change(now: Decimal | int, before: Decimal | int) -> str:
+    """`+12%`, `-3%`, `new` or `no change`, for a figure next to the one of the period before."""
+    if not before:
+        return "new" if now else "no change"
+    percent = (Decimal(now) - Decimal(before)) * 100 / Decimal(before)
+    return f"{percent:+.0f}%"
+
+
+def payment_stats_summary(
+    *, user_id: str, date_range: DateRange, tz: tzinfo, db: Dynamo | None = None
+) -> StatsSummary:
+    """Totals for a date range by status and currency, compared with the period before it,
+    and its daily totals in `tz`. Reads pre-aggregated totals: the cost follows the days."""
+    db = db or dynamo.get_dynamo()
+    previous = date_range.previous()
+    assert date_range.start is not None and date_range.end is not None
+    assert previous.start is not None and previous.end is not None
+    current = dynamo.stats_for_range(
+        db, user_id=user_id, start=date_range.start, end=date_range.end
+    )
+    before = dynamo.stats_for_range(db, user_id=user_id, start=previous.start, end=previous.end)
+    days = dynamo.stats_daily(
+        db, user_id=user_id, start=date_range.start, end=date_range.end, tz=tz
+    )
+    now, then = summarise(current), summarise(before)
+    by_status = current.by_status()
+    status_lines = [
+        StatusLine(
+            status,
+            sum(t.count for t in by_status[status].values()),
+            sorted((c, t.amount) for c, t in by_status[status].items()),
+        )
+        for status in PaymentStatus
+        if status in by_status
+    ]
+    currency_lines = []
+    for c in sorted(set(now.created) | set(then.created)):
+        received = now.received.get(c, Decimal(0))
+        received_before = then.received.get(c, Decimal(0))
+        currency_lines.append(
+            CurrencyLine(
+                currency=c,
+                now=now.created.get(c, Totals()),
+                then=then.created.get(c, Totals()),
+                received=received,
+                received_before=received_before,
+                received_change=change(received, received_before),
+            )
+        )
+    rate_change = (
+        f"{now.success_rate - then.success_rate:+.1f} points"
+        if now.success_rate is not None and then.success_rate is not None
+        else ""
+    )
+    return StatsSummary(
+        previous=previous,
+        now=now,
+        then=then,
+        count_change=change(now.count, then.count),
+        rate_change=rate_change,
+        status_lines=status_lines,
+        currency_lines=currency_lines,
+        days=days,
+    )
