@@ -16,7 +16,7 @@ from payments.domain import PaymentStatus
 from payments.errors import DatabaseUnavailable, DuplicateSubmission
 from payments.repository import PaymentRepository
 from tests.factories import ALICE, BOB
-from tests.truelayer.fakes import LINKS_URL, link_created, problem
+from tests.truelayer.fakes import LINKS_URL, link_created, link_posts, problem
 
 
 def create(repo: PaymentRepository, **overrides: object):  # type: ignore[no-untyped-def]
@@ -28,10 +28,6 @@ def create(repo: PaymentRepository, **overrides: object):  # type: ignore[no-unt
     }
     fields.update(overrides)
     return services.payment_create(repo=repo, **fields)  # type: ignore[arg-type]
-
-
-def link_posts(mock_api: responses.RequestsMock) -> list[responses.Call]:
-    return [c for c in mock_api.calls if c.request.url == LINKS_URL]
 
 
 def test_payment_is_stored_pending_with_its_link_and_raw_response(

@@ -16,7 +16,14 @@ from django.core.cache import cache
 
 from payments.truelayer.client import TrueLayerClient, TrueLayerError
 from payments.truelayer.provider import PaymentLinkRequest, TrueLayerProvider
-from tests.truelayer.fakes import LINKS_URL, TOKEN_URL, link_created, our_public_pem, problem
+from tests.truelayer.fakes import (
+    LINKS_URL,
+    TOKEN_URL,
+    link_created,
+    link_posts,
+    our_public_pem,
+    problem,
+)
 
 REQUEST = PaymentLinkRequest(
     payment_id="01JABCDEFGHJKMNPQRSTVWXYZ0",
@@ -27,10 +34,6 @@ REQUEST = PaymentLinkRequest(
     payer_name="Bob Payer",
     payer_email="bob@example.com",
 )
-
-
-def link_posts(mock: responses.RequestsMock) -> list[responses.Call]:
-    return [c for c in mock.calls if c.request.url == LINKS_URL]
 
 
 def token_posts(mock: responses.RequestsMock) -> list[responses.Call]:
