@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.http import reswap, retarget
 
 from payments.errors import RepositoryError, Throttled
 
@@ -35,6 +36,6 @@ class DependencyErrorMiddleware:
             response["Retry-After"] = "2"
         if htmx:
             # Swap the message into the page instead of leaving the old content silently.
-            response["HX-Retarget"] = "#messages"
-            response["HX-Reswap"] = "innerHTML"
+            retarget(response, "#messages")
+            reswap(response, "innerHTML")
         return response

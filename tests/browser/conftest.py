@@ -81,21 +81,13 @@ def browser_dynamodb(dynamodb_local_endpoint: str) -> Iterator[dict[str, Any]]:
     for name, value in overrides.items():
         setattr(settings, name, value)
     try:
-        _create_tables()
+        from payments.repository import PaymentRepository
+
+        PaymentRepository.from_settings().ensure_tables()
         yield overrides
     finally:
         for name, value in saved.items():
             setattr(settings, name, value)
-
-
-def _create_tables() -> None:
-    try:
-        from payments.repository import PaymentRepository
-    except ModuleNotFoundError as exc:
-        if exc.name != "payments.repository":
-            raise
-        return  # Not written yet: pages that need no payments still work.
-    PaymentRepository.from_settings().ensure_tables()
 
 
 @pytest.fixture

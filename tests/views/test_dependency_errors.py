@@ -25,6 +25,7 @@ def test_database_down_on_an_htmx_request_swaps_only_the_message_into_the_notice
     response = alice.get("/?status=failed", **HTMX)  # type: ignore[arg-type]
     assert response.status_code == 503
     assert response["HX-Retarget"] == "#messages"
+    assert response["HX-Reswap"] == "innerHTML"
     body = response.content.decode()
     assert "<html" not in body and "cannot be reached" in body
 
