@@ -184,7 +184,7 @@ def test_missing_or_malformed_signatures_are_refused(
         content_type="application/json",
         headers=headers,
     )
-    assert response.status_code in (400, 401)
+    assert response.status_code == 401  # not provably from TrueLayer (400 is for unreadable bodies)
     assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
@@ -235,11 +235,8 @@ def test_events_for_unknown_payments_are_acknowledged(
     repo: PaymentRepository, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
-    assert post(client, signer, event_body("payment_executed", payment_id="nobody"))[0] in (
-        200,
-        202,
-    )
-    assert post(client, signer, created("link-nobody"))[0] in (200, 202)
+    assert post(client, signer, event_body("payment_executed", payment_id="nobody"))[0] == 202
+    assert post(client, signer, created("link-nobody"))[0] == 202
     assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
