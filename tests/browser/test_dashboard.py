@@ -153,7 +153,8 @@ def test_filters_work_without_javascript(
     make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
     context = browser.new_context(java_script_enabled=False)
     try:
-        context.add_cookies(page.context.cookies())
+        # Playwright types a read Cookie and a SetCookieParam apart; the fields are the same.
+        context.add_cookies(page.context.cookies())  # type: ignore[arg-type]
         plain = context.new_page()
         plain.goto(f"{live_app}/")
         plain.get_by_label("Failed", exact=True).check()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_amounts_never_pass_through_float(repository: PaymentRepository) -> None
 def test_bad_input_is_refused_before_anything_is_written(
     repository: PaymentRepository, field: str, kwargs: dict[str, str]
 ) -> None:
-    values = {"amount": "10.00", "currency": "GBP", "reference": "OK-REF"} | kwargs
+    values: dict[str, Any] = {"amount": "10.00", "currency": "GBP", "reference": "OK-REF"} | kwargs
     with pytest.raises(PaymentValidationError) as refused:
         repository.create_payment(user_id=ALICE, **values)
     assert refused.value.field == field

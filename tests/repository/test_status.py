@@ -94,7 +94,7 @@ def test_the_condition_lives_in_dynamodb_not_only_in_python(repository: PaymentR
             user_id=ALICE, payment_id=payment_id, status=S.AUTHORIZING, source="stale"
         )
     finally:
-        del repository.get_payment  # type: ignore[method-assign]
+        del repository.get_payment
     assert not update.applied
     current = repository.get_payment(user_id=ALICE, payment_id=payment_id)
     assert current is not None and current.status is S.SETTLED

@@ -3,20 +3,22 @@ through the real verifier and handler. Only in simulator mode with DEBUG on."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from payments import services
-from payments.domain import PaymentStatus
+from payments.domain import Payment, PaymentStatus
 from payments.repository import PaymentRepository
 from tests.factories import ALICE
 
 
-def new_payment(repo: PaymentRepository, reference: str = "INV-SIM"):  # type: ignore[no-untyped-def]
+def new_payment(repo: PaymentRepository, reference: str = "INV-SIM") -> Payment:
     return services.payment_create(
-        user_id=ALICE, amount="25.00", currency="EUR", reference=reference, repo=repo
+        user_id=ALICE, amount=Decimal("25.00"), currency="EUR", reference=reference, repo=repo
     )
 
 

@@ -54,6 +54,7 @@ def test_create_link_sends_signed_body_in_minor_units_with_idempotency_key(
     assert sent.headers["Authorization"] == "Bearer token-1"
     assert sent.headers["Content-Type"] == "application/json"
     assert sent.headers["Idempotency-Key"] == REQUEST.idempotency_key
+    assert isinstance(sent.body, bytes)
     body = json.loads(sent.body)
     assert body["type"] == "single_payment"
     assert body["reference"] == "INV-1042"
@@ -91,6 +92,7 @@ def test_token_request_uses_client_credentials_with_payments_scope(
     truelayer.add(responses.POST, LINKS_URL, json=link_created())
     TrueLayerProvider().create_payment_link(REQUEST)
     (call,) = token_posts(truelayer)
+    assert isinstance(call.request.body, str)
     form = parse_qs(call.request.body)
     assert form == {
         "grant_type": ["client_credentials"],

@@ -6,7 +6,7 @@ from typing import Any
 
 from payments.errors import DatabaseUnavailable
 
-HTMX: dict[str, str] = {"HTTP_HX_REQUEST": "true"}
+HTMX: dict[str, str] = {"HX-Request": "true"}
 
 
 def database_down(*args: Any, **kwargs: Any) -> Any:

@@ -22,7 +22,7 @@ def test_database_down_on_an_htmx_request_swaps_only_the_message_into_the_notice
     alice: Client, repo: PaymentRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(PaymentRepository, "list_payments", database_down)
-    response = alice.get("/?status=failed", **HTMX)  # type: ignore[arg-type]
+    response = alice.get("/?status=failed", headers=HTMX)
     assert response.status_code == 503
     assert response["HX-Retarget"] == "#messages"
     assert response["HX-Reswap"] == "innerHTML"

@@ -26,7 +26,7 @@ def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
 
 
 def jwks_fetches(truelayer: responses.RequestsMock) -> int:
-    return sum(1 for c in truelayer.calls if "jwks" in c.request.url)
+    return sum(1 for c in truelayer.calls if "jwks" in (c.request.url or ""))
 
 
 def created(payment_link_id: str, tl_id: str = "tl-pay-1") -> bytes:
