@@ -1,10 +1,12 @@
 """Fixtures shared by the whole suite.
 
-Generic part (devtools/, the test harness): dummy AWS credentials for every test, and a session-wide
-Amazon DynamoDB Local in memory on a free port. Shared part: an empty Django cache per test,
-the faked TrueLayer API (`truelayer`), a signed-in merchant (`alice`) and the simulator switched on
-(`simulator_on`). Tests that use `dynamodb_local_endpoint` are
-marked `dynamodb_local` automatically, so `pytest -m "not dynamodb_local"` leaves them out.
+Generic part (devtools/, the test harness): dummy AWS credentials for every test, and a
+session-wide Amazon DynamoDB Local in memory on a free port. Tests that use
+`dynamodb_local_endpoint` are marked `dynamodb_local` automatically, so
+`pytest -m "not dynamodb_local"` leaves them out.
+
+Shared part: an empty Django cache per test, the faked TrueLayer API (`truelayer`) and webhook
+signer (`signer`), a signed-in merchant (`alice`) and the simulator switched on (`simulator_on`).
 
 DynamoDB Local needs Java 17+ and npm. When it cannot start, its tests are skipped with the reason,
 except in CI (CI=true), where they fail: CI must never pass by skipping the real database.
@@ -23,6 +25,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from devtools import dynamodb_local
 from tests.factories import ALICE, sign_in
+from tests.truelayer.fakes import signer as signer  # noqa: F401  (fixture, for every test)
 from tests.truelayer.fakes import truelayer as truelayer  # noqa: F401  (fixture, for every test)
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}

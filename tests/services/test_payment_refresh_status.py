@@ -30,6 +30,19 @@ def refresh(repo: PaymentRepository, payment: Payment, user_id: str = ALICE) -> 
     )
 
 
+def with_known_attempt(
+    repo: PaymentRepository, truelayer: responses.RequestsMock, **answer: str
+) -> Payment:
+    """A linked payment that already knows its TrueLayer payment `tl-1`, which TrueLayer
+    answers `GET /v3/payments/tl-1` about with `answer`."""
+    payment = payment_with_link(repo)
+    repo.set_truelayer_payment_id(
+        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-1"
+    )
+    truelayer.add(responses.GET, f"{API}/v3/payments/tl-1", json={"id": "tl-1", **answer})
+    return payment
+
+
 def truelayer_calls(mock: responses.RequestsMock) -> list[str]:
     return [f"{c.request.method} {c.request.url}" for c in mock.calls if c.request.url != TOKEN_URL]
 
@@ -60,19 +73,12 @@ def test_the_latest_attempt_is_read_and_its_status_applied(
 def test_a_known_truelayer_payment_is_read_directly(
     repo: PaymentRepository, truelayer: responses.RequestsMock
 ) -> None:
-    payment = payment_with_link(repo)
-    repo.set_truelayer_payment_id(
-        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-1"
-    )
-    truelayer.add(
-        responses.GET,
-        f"{API}/v3/payments/tl-1",
-        json={
-            "id": "tl-1",
-            "status": "failed",
-            "failure_stage": "authorizing",
-            "failure_reason": "user_canceled",
-        },
+    payment = with_known_attempt(
+        repo,
+        truelayer,
+        status="failed",
+        failure_stage="authorizing",
+        failure_reason="user_canceled",
     )
 
     refreshed = refresh(repo, payment)
@@ -117,11 +123,7 @@ def test_no_attempt_and_an_enabled_link_stays_pending(
 def test_pending_or_unknown_truelayer_status_changes_no_status(
     repo: PaymentRepository, truelayer: responses.RequestsMock, answer: str
 ) -> None:
-    payment = payment_with_link(repo)
-    repo.set_truelayer_payment_id(
-        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-1"
-    )
-    truelayer.add(responses.GET, f"{API}/v3/payments/tl-1", json={"id": "tl-1", "status": answer})
+    payment = with_known_attempt(repo, truelayer, status=answer)
 
     refreshed = refresh(repo, payment)
 
@@ -133,15 +135,9 @@ def test_pending_or_unknown_truelayer_status_changes_no_status(
 def test_an_older_answer_never_moves_the_status_back(
     repo: PaymentRepository, truelayer: responses.RequestsMock
 ) -> None:
-    payment = payment_with_link(repo)
-    repo.set_truelayer_payment_id(
-        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-1"
-    )
+    payment = with_known_attempt(repo, truelayer, status="authorizing")
     repo.update_status(
         user_id=ALICE, payment_id=payment.payment_id, status=S.EXECUTED, source="webhook"
-    )
-    truelayer.add(
-        responses.GET, f"{API}/v3/payments/tl-1", json={"id": "tl-1", "status": "authorizing"}
     )
 
     refreshed = refresh(repo, payment)

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import responses
 
 from payments import services
 from payments.domain import Payment, PaymentStatus
 from payments.repository import PaymentRepository
 from tests.factories import ALICE
-from tests.truelayer.fakes import SANDBOX_JKU, WebhookSigner, event_body
+from tests.truelayer.fakes import WebhookSigner, event_body
 from tests.webhooks.helpers import payment_with_link
 
 S = PaymentStatus
@@ -48,13 +47,6 @@ def linked(repo: PaymentRepository, tl_id: str = "tl-1") -> Payment:
 
 
 # --- webhook_receive ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
-    signer = WebhookSigner()
-    truelayer.add(responses.GET, SANDBOX_JKU, json=signer.jwks())
-    return signer
 
 
 def receive(

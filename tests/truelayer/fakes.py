@@ -128,6 +128,14 @@ class WebhookSigner:
         return {**headers, "Tl-Signature": signature}
 
 
+@pytest.fixture
+def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
+    """TrueLayer's sandbox webhook key, its JWKS served at the allow-listed sandbox jku."""
+    signer = WebhookSigner()
+    truelayer.add(responses.GET, SANDBOX_JKU, json=signer.jwks())
+    return signer
+
+
 def event_body(event_type: str, **fields: Any) -> bytes:
     event = {"type": event_type, "event_version": 1, "event_id": str(uuid.uuid4()), **fields}
     return json.dumps(event, separators=(",", ":")).encode()

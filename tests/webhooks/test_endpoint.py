@@ -17,14 +17,6 @@ from tests.truelayer.fakes import SANDBOX_JKU, WebhookSigner, event_body
 from tests.webhooks.helpers import payment_with_link, post
 
 
-@pytest.fixture
-def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
-    """TrueLayer's sandbox webhook key, its JWKS served at the allow-listed sandbox jku."""
-    signer = WebhookSigner()
-    truelayer.add(responses.GET, SANDBOX_JKU, json=signer.jwks())
-    return signer
-
-
 def jwks_fetches(truelayer: responses.RequestsMock) -> int:
     return sum(1 for c in truelayer.calls if "jwks" in (c.request.url or ""))
 
