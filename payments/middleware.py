@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.http import reswap, retarget
 
 from payments.errors import RepositoryError
 
@@ -37,6 +38,6 @@ class DependencyErrorMiddleware:
             response["Retry-After"] = str(exception.retry_after)
         if htmx:
             # Swap the message into the page instead of leaving the old content silently.
-            response["HX-Retarget"] = "#messages"
-            response["HX-Reswap"] = "innerHTML"
+            retarget(response, "#messages")
+            reswap(response, "innerHTML")
         return response

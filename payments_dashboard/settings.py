@@ -284,7 +284,14 @@ TRUELAYER_JWKS_CACHE_SECONDS = env_int("TRUELAYER_JWKS_CACHE_SECONDS", 3600)
 # resolved in-process) is allowed only in simulator mode.
 TRUELAYER_SIMULATOR_JKU = "https://simulator.payments-dashboard.invalid/.well-known/jwks"
 TRUELAYER_SIMULATOR_BASE_URL = env_str("TRUELAYER_SIMULATOR_BASE_URL", "http://127.0.0.1:8000")
+# Who creates payment links (a dotted path, as EMAIL_BACKEND): payments/ never imports the
+# simulator. And JWKS resolved in-process instead of fetched: `jku` -> dotted path of a function
+# returning the JWKS. Both name the simulator only in simulator mode, which needs DEBUG (above).
+TRUELAYER_PROVIDER = "payments.truelayer.provider.TrueLayerProvider"
+TRUELAYER_LOCAL_JWKS: dict[str, str] = {}
 if TRUELAYER_MODE == "simulator":
+    TRUELAYER_PROVIDER = "simulator.provider.SimulatorProvider"
+    TRUELAYER_LOCAL_JWKS = {TRUELAYER_SIMULATOR_JKU: "simulator.keys.public_jwks"}
     TRUELAYER_WEBHOOK_JKU_ALLOWLIST = [*TRUELAYER_WEBHOOK_JKU_ALLOWLIST, TRUELAYER_SIMULATOR_JKU]
 # Largest amount the "New payment" form accepts, in major units of any currency.
 try:

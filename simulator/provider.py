@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -48,6 +48,9 @@ def payment_json(payment: SimulatedPayment) -> dict[str, Any]:
 
 class SimulatorProvider:
     """Fake TrueLayer: same request body, same idempotency rules, same answer shapes."""
+
+    # `payments.truelayer.provider.get_provider` refuses a debug-only provider with DEBUG off.
+    debug_only: ClassVar[bool] = True
 
     def create_payment_link(self, request: PaymentLinkRequest) -> CreatedLink:
         body = json.dumps(

@@ -1,8 +1,12 @@
 """Fixtures shared by the whole suite.
 
-Generic part (devtools/, the test harness): dummy AWS credentials for every test, and a session-wide
-Amazon DynamoDB Local in memory on a free port. Tests that use `dynamodb_local_endpoint` are
-marked `dynamodb_local` automatically, so `pytest -m "not dynamodb_local"` leaves them out.
+Generic part (devtools/, the test harness): dummy AWS credentials for every test, and a
+session-wide Amazon DynamoDB Local in memory on a free port. Tests that use
+`dynamodb_local_endpoint` are marked `dynamodb_local` automatically, so
+`pytest -m "not dynamodb_local"` leaves them out.
+
+Shared part: an empty Django cache per test, the faked TrueLayer API (`truelayer`) and webhook
+signer (`signer`), a signed-in merchant (`alice`) and the simulator switched on (`simulator_on`).
 
 DynamoDB Local needs Java 17+ and npm. When it cannot start, its tests are skipped with the reason,
 except in CI (CI=true), where they fail: CI must never pass by skipping the real database.
@@ -15,8 +19,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from devtools import dynamodb_local
+from tests.factories import ALICE, sign_in
+from tests.truelayer.fakes import signer as signer  # noqa: F401  (fixture, for every test)
+from tests.truelayer.fakes import truelayer as truelayer  # noqa: F401  (fixture, for every test)
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
@@ -78,6 +88,32 @@ def dynamodb_local_client(dynamodb_local_endpoint: str) -> Any:
         aws_access_key_id=dynamodb_local.DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=dynamodb_local.DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """TrueLayer tokens, JWKS and sign-in state live in Django's cache: every test starts
+    without them."""
+    cache.clear()
+
+
+@pytest.fixture
+def alice(client: Client, db: None) -> Client:
+    """The test client, signed in as the merchant ALICE."""
+    sign_in(client, ALICE)
+    return client
+
+
+@pytest.fixture
+def simulator_on(settings: SettingsWrapper, db: None) -> None:
+    """Simulator mode as `make run` has it (DEBUG on); links point at the test client's host.
+    A live-server test sets `TRUELAYER_SIMULATOR_BASE_URL` to its own URL after this."""
+    settings.DEBUG = True
+    settings.TRUELAYER_MODE = "simulator"
+    settings.TRUELAYER_PROVIDER = "simulator.provider.SimulatorProvider"
+    settings.TRUELAYER_LOCAL_JWKS = {settings.TRUELAYER_SIMULATOR_JKU: "simulator.keys.public_jwks"}
+    settings.TRUELAYER_SIMULATOR_BASE_URL = "http://testserver"
+    settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST = [settings.TRUELAYER_SIMULATOR_JKU]
 
 
 # =========================================================================================

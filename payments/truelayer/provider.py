@@ -1,7 +1,9 @@
 """Who creates payment links and answers status questions: TrueLayer, or the local simulator.
 
-`get_provider()` picks by `TRUELAYER_MODE`. Both build the same TrueLayer request body from a
-`PaymentLinkRequest`, so the simulator sees exactly what TrueLayer would.
+`get_provider()` builds the class named by the `TRUELAYER_PROVIDER` setting (a dotted path, as
+Django picks an email backend), so this package never imports the simulator. Both build the
+same TrueLayer request body from a `PaymentLinkRequest`, so the simulator sees exactly what
+TrueLayer would.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from payments.domain import Payment, format_timestamp, to_minor_units
 from payments.truelayer.client import TrueLayerClient, TrueLayerError
@@ -138,11 +141,12 @@ class TrueLayerProvider:
 
 
 def get_provider() -> PaymentLinkProvider:
-    """The provider for `TRUELAYER_MODE`: the simulator (DEBUG only) or TrueLayer."""
-    if settings.TRUELAYER_MODE == "simulator":
-        if not settings.DEBUG:  # settings refuse this at start; never rely on one check only
-            raise TrueLayerError("The payment simulator is disabled when DEBUG is off")
-        from simulator.provider import SimulatorProvider
+    """A new instance of the `TRUELAYER_PROVIDER` class.
 
-        return SimulatorProvider()
-    return TrueLayerProvider()
+    A provider class that sets `debug_only = True` (the simulator) is refused when DEBUG is off:
+    settings refuse it at start already; never rely on one check only.
+    """
+    provider_class = import_string(settings.TRUELAYER_PROVIDER)
+    if getattr(provider_class, "debug_only", False) and not settings.DEBUG:
+        raise TrueLayerError("The payment simulator is disabled when DEBUG is off")
+    return cast(PaymentLinkProvider, provider_class())

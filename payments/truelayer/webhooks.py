@@ -3,8 +3,8 @@
 The signature's JWS header names the JWKS that holds its key (`jku`). That URL is checked
 against `TRUELAYER_WEBHOOK_JKU_ALLOWLIST` (exact match) before anything is fetched; the JWKS
 is cached (Django's cache) and fetched again at most once a minute when a new `kid` appears
-(TrueLayer rotating keys). The simulator's `jku` is resolved in-process from the simulator's
-own key, and only in simulator mode with DEBUG on.
+(TrueLayer rotating keys). A `jku` listed in `TRUELAYER_LOCAL_JWKS` (the simulator's) is
+resolved in-process by the function that setting names, and only with DEBUG on.
 
 `truelayer-signing` does the cryptography; this module adds the checks around it: strict
 base64 (so no byte of the signature can change unnoticed), required headers, allow-list.
@@ -17,11 +17,12 @@ import binascii
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import truelayer_signing
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.module_loading import import_string
 
 from payments.truelayer.client import TrueLayerClient, TrueLayerError
 
@@ -151,12 +152,12 @@ def _find_key(jku: str, kid: str, client: TrueLayerClient | None) -> Mapping[str
 
 
 def _jwks(jku: str, client: TrueLayerClient | None, *, refresh: bool) -> Mapping[str, Any]:
-    if settings.TRUELAYER_MODE == "simulator" and jku == settings.TRUELAYER_SIMULATOR_JKU:
+    local_resolver = settings.TRUELAYER_LOCAL_JWKS.get(jku)
+    if local_resolver:
+        # Settings set this only in simulator mode; never rely on one check only.
         if not settings.DEBUG:
             raise SignatureRejected("The simulator is disabled")
-        from simulator.keys import public_jwks
-
-        return public_jwks()
+        return cast(Mapping[str, Any], import_string(local_resolver)())
     cache_key = f"truelayer:jwks:{jku}"
     if not refresh:
         cached = cache.get(cache_key)

@@ -3,6 +3,14 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // With DEBUG on, {% htmx_script %} adds django-htmx's debug helper, which replaces the whole
+  // page with any 400 answer to an htmx request. Ours are filter errors meant to be swapped into
+  // place (htmx-config in base.html), so that event stops here, before the helper's listener on
+  // document; htmx itself goes on as usual (it reads the event's result, not its propagation).
+  window.addEventListener("htmx:beforeOnLoad", function (event) {
+    if (event.detail && event.detail.xhr && event.detail.xhr.status === 400) { event.stopPropagation(); }
+  }, true);
+
   function announce(text) {
     var status = document.getElementById("copy-status");
     if (status) { status.textContent = ""; window.setTimeout(function () { status.textContent = text; }, 50); }

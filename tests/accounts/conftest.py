@@ -115,14 +115,14 @@ class FakeAuth0:
 
 @pytest.fixture
 def auth0() -> Iterator[FakeAuth0]:
-    Auth0PKCE.get_jwks_keys_for_uri.invalidate()  # type: ignore[attr-defined]
+    Auth0PKCE.get_jwks_keys_for_uri.invalidate()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake = FakeAuth0(mock)
         mock.add(responses.GET, JWKS_URL, json=jwks_for(_SIGNING_KEY))
         mock.add(responses.POST, TOKEN_URL, json={})
         fake.answer_token()
         yield fake
-    Auth0PKCE.get_jwks_keys_for_uri.invalidate()  # type: ignore[attr-defined]
+    Auth0PKCE.get_jwks_keys_for_uri.invalidate()
 
 
 @dataclass

@@ -59,3 +59,38 @@ def test_configured_auth0_starts_without_the_development_sign_in() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def truelayer_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRUELAYER_", "DJANGO_"))}
+    clean.update({"DJANGO_SECRET_KEY": "x" * 50, **AUTH0, **env})
+    code = (
+        "import payments_dashboard.settings as s; "
+        "print(s.TRUELAYER_PROVIDER); print(sorted(s.TRUELAYER_LOCAL_JWKS.values()))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_local_run_without_truelayer_names_the_simulator_by_setting() -> None:
+    result = truelayer_settings(DJANGO_DEBUG="1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == [
+        "simulator.provider.SimulatorProvider",
+        "['simulator.keys.public_jwks']",
+    ]
+
+
+def test_production_refuses_to_start_in_simulator_mode() -> None:
+    result = truelayer_settings(DJANGO_DEBUG="0", TRUELAYER_MODE="simulator")
+
+    assert result.returncode != 0
+    assert "TRUELAYER_MODE=simulator needs DJANGO_DEBUG on" in result.stderr
+    assert "Traceback" not in result.stderr

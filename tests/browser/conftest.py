@@ -81,17 +81,13 @@ def browser_dynamodb(dynamodb_local_endpoint: str) -> Iterator[dict[str, Any]]:
     for name, value in overrides.items():
         setattr(settings, name, value)
     try:
-        _create_tables()
+        from payments import dynamo
+
+        dynamo.tables_ensure(dynamo.dynamo_from_settings())
         yield overrides
     finally:
         for name, value in saved.items():
             setattr(settings, name, value)
-
-
-def _create_tables() -> None:
-    from payments import dynamo
-
-    dynamo.tables_ensure(dynamo.dynamo_from_settings())
 
 
 @pytest.fixture

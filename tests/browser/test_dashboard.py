@@ -154,7 +154,8 @@ def test_filters_work_without_javascript(
     make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
     context = browser.new_context(java_script_enabled=False)
     try:
-        context.add_cookies(page.context.cookies())
+        # Playwright types a read Cookie and a SetCookieParam apart; the fields are the same.
+        context.add_cookies(page.context.cookies())  # type: ignore[arg-type]
         plain = context.new_page()
         plain.goto(f"{live_app}/")
         plain.get_by_label("Failed", exact=True).check()
@@ -163,3 +164,20 @@ def test_filters_work_without_javascript(
         expect(plain.locator("#results a.row-link")).to_have_count(2)
     finally:
         context.close()
+
+
+def test_filter_error_is_swapped_into_place_with_debug_on(
+    page: Page, live_app: str, merchant: str, settings: SettingsWrapper
+) -> None:
+    # DEBUG on adds django-htmx's debug helper, which would replace the page with any 400.
+    settings.DEBUG = True
+    page.goto(f"{live_app}/")
+    expect(page.locator("script[src*='django-htmx.js']")).to_have_count(1)
+
+    page.get_by_label("Created").select_option("custom")
+    page.get_by_label("From").fill("2026-03-10")
+    page.get_by_label("To").fill("2026-03-01")
+
+    expect(page.locator("#results [role=alert]")).to_contain_text("before the start date")
+    expect(page.get_by_role("heading", name="Payments", level=1)).to_be_visible()
+    expect(page.locator("#filters")).to_be_visible()

@@ -15,16 +15,15 @@ from tests.factories import ALICE, sign_in
 
 pytestmark = pytest.mark.browser
 
-SIMULATOR_JKU = "https://simulator.payments-dashboard.invalid/.well-known/jwks"
-
 
 def test_create_pay_on_the_simulator_and_see_it_executed(
-    page: Page, live_app: str, settings: SettingsWrapper, transactional_db: None
+    page: Page,
+    live_app: str,
+    settings: SettingsWrapper,
+    transactional_db: None,
+    simulator_on: None,
 ) -> None:
-    settings.DEBUG = True
-    settings.TRUELAYER_MODE = "simulator"
     settings.TRUELAYER_SIMULATOR_BASE_URL = live_app
-    settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST = [SIMULATOR_JKU]
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     client = Client()

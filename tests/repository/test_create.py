@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_amounts_never_pass_through_float(repository: Dynamo) -> None:
 def test_bad_input_is_refused_before_anything_is_written(
     repository: Dynamo, field: str, kwargs: dict[str, str]
 ) -> None:
-    values = {"amount": "10.00", "currency": "GBP", "reference": "OK-REF"} | kwargs
+    values: dict[str, Any] = {"amount": "10.00", "currency": "GBP", "reference": "OK-REF"} | kwargs
     with pytest.raises(PaymentValidationError) as refused:
         dynamo.payment_create(
             repository,

@@ -12,14 +12,14 @@ import requests
 import responses
 
 from payments import dynamo, services
-from payments.domain import PaymentStatus
+from payments.domain import Payment, PaymentStatus
 from payments.dynamo import Dynamo
 from payments.errors import DatabaseUnavailable, DuplicateSubmission
 from tests.factories import ALICE, BOB
-from tests.truelayer.fakes import LINKS_URL, link_created, problem
+from tests.truelayer.fakes import LINKS_URL, link_created, link_posts, problem
 
 
-def create(repo: Dynamo, **overrides: object):  # type: ignore[no-untyped-def]
+def create(repo: Dynamo, **overrides: object) -> Payment:
     fields: dict[str, object] = {
         "user_id": ALICE,
         "amount": Decimal("12.50"),
@@ -28,10 +28,6 @@ def create(repo: Dynamo, **overrides: object):  # type: ignore[no-untyped-def]
     }
     fields.update(overrides)
     return services.payment_create(db=repo, **fields)  # type: ignore[arg-type]
-
-
-def link_posts(mock_api: responses.RequestsMock) -> list[responses.Call]:
-    return [c for c in mock_api.calls if c.request.url == LINKS_URL]
 
 
 def test_payment_is_stored_pending_with_its_link_and_raw_response(
@@ -48,7 +44,7 @@ def test_payment_is_stored_pending_with_its_link_and_raw_response(
     assert stored.payment_link_url == "https://payment.truelayer-sandbox.com/link/link-9"
     assert stored.provider_responses["create_link"] == link_created("link-9")
     assert stored.link_error is None
-    body = json.loads(link_posts(truelayer)[0].request.body)
+    body = json.loads(link_posts(truelayer)[0].request.body or b"")
     assert body["payment_configuration"]["amount_in_minor"] == 1250
     assert body["payment_configuration"]["metadata"] == {"payment_id": payment.payment_id}
 

@@ -3,7 +3,7 @@ through the real verifier and handler. Only in simulator mode with DEBUG on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -11,25 +11,14 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from payments import dynamo, services
-from payments.domain import PaymentStatus
+from payments.domain import Payment, PaymentStatus
 from payments.dynamo import Dynamo
 from tests.factories import ALICE
 
-SIMULATOR_JKU = "https://simulator.payments-dashboard.invalid/.well-known/jwks"
 
-
-@pytest.fixture
-def simulator_on(settings: SettingsWrapper, db: None) -> Iterator[None]:
-    settings.DEBUG = True
-    settings.TRUELAYER_MODE = "simulator"
-    settings.TRUELAYER_SIMULATOR_BASE_URL = "http://testserver"
-    settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST = [SIMULATOR_JKU]
-    yield
-
-
-def new_payment(repo: Dynamo, reference: str = "INV-SIM"):  # type: ignore[no-untyped-def]
+def new_payment(repo: Dynamo, reference: str = "INV-SIM") -> Payment:
     return services.payment_create(
-        user_id=ALICE, amount="25.00", currency="EUR", reference=reference, db=repo
+        user_id=ALICE, amount=Decimal("25.00"), currency="EUR", reference=reference, db=repo
     )
 
 
@@ -142,3 +131,47 @@ def test_simulator_pages_are_not_found_with_debug_off(
 
 def test_simulator_pages_are_not_found_in_sandbox_mode(client: Client, db: None) -> None:
     assert client.get(reverse("simulator:pay", args=["sim-link-x"])).status_code == 404
+
+
+def test_settings_name_the_provider_class(simulator_on: None, settings: SettingsWrapper) -> None:
+    from payments.truelayer.provider import TrueLayerProvider, get_provider
+    from simulator.provider import SimulatorProvider
+
+    assert type(get_provider()) is SimulatorProvider
+    settings.TRUELAYER_PROVIDER = "payments.truelayer.provider.TrueLayerProvider"
+    assert type(get_provider()) is TrueLayerProvider
+
+
+def test_the_simulator_provider_is_refused_with_debug_off_even_if_settings_name_it(
+    simulator_on: None, settings: SettingsWrapper
+) -> None:
+    from payments.truelayer.client import TrueLayerError
+    from payments.truelayer.provider import get_provider
+
+    settings.DEBUG = False
+    with pytest.raises(TrueLayerError, match="disabled when DEBUG is off"):
+        get_provider()
+
+
+def test_simulator_webhooks_are_refused_with_debug_off_even_if_settings_allow_its_jku(
+    repo: Dynamo, simulator_on: None, client: Client, settings: SettingsWrapper
+) -> None:
+    from simulator.delivery import signed_request
+
+    payment = new_payment(repo)
+    settings.DEBUG = False
+    event = {
+        "type": "payment_link_payment_created",
+        "event_version": 1,
+        "event_id": "evt-debug-off",
+        "payment_link_id": payment.payment_link_id,
+        "payment": {"id": "sim-pay-x", "created_at": "2026-01-01T10:00:00Z"},
+    }
+    path, headers, body = signed_request(event)
+
+    response = client.post(
+        path, data=body, content_type=headers.pop("Content-Type"), headers=headers
+    )
+
+    assert response.status_code == 401
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment

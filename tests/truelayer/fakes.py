@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
-VECTORS = Path(__file__).parents[2] / "../shared/test-vectors/truelayer"
+# TrueLayer's published signature test vectors, kept in the repository (source: vectors/README.md).
+VECTORS = Path(__file__).parent / "vectors"
 AUTH = "https://auth.truelayer-sandbox.com"
 API = "https://api.truelayer-sandbox.com"
 TOKEN_URL = f"{AUTH}/connect/token"
@@ -58,6 +59,11 @@ def truelayer() -> Iterator[responses.RequestsMock]:
             json={"access_token": "token-1", "expires_in": 3600, "token_type": "Bearer"},
         )
         yield mock
+
+
+def link_posts(mock: responses.RequestsMock) -> list[responses.Call]:
+    """The `POST /v3/payment-links` calls the fake received, oldest first."""
+    return [call for call in mock.calls if call.request.url == LINKS_URL]
 
 
 def link_created(link_id: str = "link-1") -> dict[str, Any]:
@@ -120,6 +126,14 @@ class WebhookSigner:
             .sign()
         )
         return {**headers, "Tl-Signature": signature}
+
+
+@pytest.fixture
+def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
+    """TrueLayer's sandbox webhook key, its JWKS served at the allow-listed sandbox jku."""
+    signer = WebhookSigner()
+    truelayer.add(responses.GET, SANDBOX_JKU, json=signer.jwks())
+    return signer
 
 
 def event_body(event_type: str, **fields: Any) -> bytes:

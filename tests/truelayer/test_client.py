@@ -16,7 +16,14 @@ from django.core.cache import cache
 
 from payments.truelayer.client import TrueLayerClient, TrueLayerError
 from payments.truelayer.provider import PaymentLinkRequest, TrueLayerProvider
-from tests.truelayer.fakes import LINKS_URL, TOKEN_URL, link_created, our_public_pem, problem
+from tests.truelayer.fakes import (
+    LINKS_URL,
+    TOKEN_URL,
+    link_created,
+    link_posts,
+    our_public_pem,
+    problem,
+)
 
 REQUEST = PaymentLinkRequest(
     payment_id="01JABCDEFGHJKMNPQRSTVWXYZ0",
@@ -27,10 +34,6 @@ REQUEST = PaymentLinkRequest(
     payer_name="Bob Payer",
     payer_email="bob@example.com",
 )
-
-
-def link_posts(mock: responses.RequestsMock) -> list[responses.Call]:
-    return [c for c in mock.calls if c.request.url == LINKS_URL]
 
 
 def token_posts(mock: responses.RequestsMock) -> list[responses.Call]:
@@ -51,6 +54,7 @@ def test_create_link_sends_signed_body_in_minor_units_with_idempotency_key(
     assert sent.headers["Authorization"] == "Bearer token-1"
     assert sent.headers["Content-Type"] == "application/json"
     assert sent.headers["Idempotency-Key"] == REQUEST.idempotency_key
+    assert isinstance(sent.body, bytes)
     body = json.loads(sent.body)
     assert body["type"] == "single_payment"
     assert body["reference"] == "INV-1042"
@@ -88,6 +92,7 @@ def test_token_request_uses_client_credentials_with_payments_scope(
     truelayer.add(responses.POST, LINKS_URL, json=link_created())
     TrueLayerProvider().create_payment_link(REQUEST)
     (call,) = token_posts(truelayer)
+    assert isinstance(call.request.body, str)
     form = parse_qs(call.request.body)
     assert form == {
         "grant_type": ["client_credentials"],

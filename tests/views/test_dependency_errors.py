@@ -29,9 +29,10 @@ def test_database_down_on_an_htmx_request_swaps_only_the_message_into_the_notice
     alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dynamo, "payment_list", database_down)
-    response = alice.get("/?status=failed", **HTMX)  # type: ignore[arg-type]
+    response = alice.get("/?status=failed", headers=HTMX)
     assert response.status_code == 503
     assert response["HX-Retarget"] == "#messages"
+    assert response["HX-Reswap"] == "innerHTML"
     body = response.content.decode()
     assert "<html" not in body and "cannot be reached" in body
 

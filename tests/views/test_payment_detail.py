@@ -100,7 +100,7 @@ def test_link_actions_partial_is_included(alice: Client, repo: Dynamo) -> None:
 
 def test_htmx_request_gets_the_status_panel_only(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    body = alice.get(f"/payments/{payment.payment_id}/", **HTMX).content.decode()
+    body = alice.get(f"/payments/{payment.payment_id}/", headers=HTMX).content.decode()
     assert "<html" not in body and 'id="status-panel"' in body
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from django.http import StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.test import Client
 
 from payments import dynamo
@@ -18,8 +21,9 @@ from tests.views.conftest import database_down
 S = PaymentStatus
 
 
-def rows(response: StreamingHttpResponse) -> list[list[str]]:
-    text = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
+def rows(response: HttpResponseBase) -> list[list[str]]:
+    assert isinstance(response, StreamingHttpResponse)
+    text = b"".join(cast("Iterator[bytes]", response.streaming_content)).decode()
     return list(csv.reader(io.StringIO(text)))
 
 

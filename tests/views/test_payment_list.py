@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.test import Client
 
 from payments import dynamo
@@ -17,8 +19,9 @@ from tests.views.conftest import HTMX, database_down
 S = PaymentStatus
 
 
-def html(response: object) -> str:
-    return response.content.decode()  # type: ignore[attr-defined]
+def html(response: HttpResponseBase) -> str:
+    assert isinstance(response, HttpResponse)
+    return response.content.decode()
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(client: Client, db: None) -> None:
@@ -45,7 +48,7 @@ def test_list_shows_newest_first_with_money_time_zone_status_and_short_id(
 
 def test_htmx_request_gets_only_the_results_fragment(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 2)
-    response = alice.get("/?status=pending", **HTMX)
+    response = alice.get("/?status=pending", headers=HTMX)
     assert response.status_code == 200
     assert "<html" not in html(response)
     assert 'id="results"' in html(response)
@@ -53,7 +56,7 @@ def test_htmx_request_gets_only_the_results_fragment(alice: Client, repo: Dynamo
 
 
 def test_history_restore_request_gets_the_full_page(alice: Client, repo: Dynamo) -> None:
-    response = alice.get("/?status=pending", **HTMX, HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    response = alice.get("/?status=pending", headers={**HTMX, "HX-History-Restore-Request": "true"})
     assert "<html" in html(response)
 
 
@@ -105,7 +108,7 @@ def test_bad_filter_value_gives_the_page_with_a_clear_message(
     assert response.status_code == 400
     assert message in html(response)
     assert "<html" in html(response)
-    fragment = alice.get(f"/?{query}", **HTMX)
+    fragment = alice.get(f"/?{query}", headers=HTMX)
     assert fragment.status_code == 400 and message in html(fragment)
 
 
@@ -117,7 +120,7 @@ def test_load_more_continues_with_the_cursor_and_appends_rows(
     first = alice.get("/")
     assert 'id="load-more"' in html(first)
     cursor_link = html(first).split('hx-get="/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
-    more = alice.get(f"/?{cursor_link}", **HTMX, HTTP_HX_TARGET="load-more")
+    more = alice.get(f"/?{cursor_link}", headers={**HTMX, "HX-Target": "load-more"})
     assert more.status_code == 200
     body = html(more)
     assert "<table" not in body and "<html" not in body  # only rows to append
@@ -134,6 +137,7 @@ def test_cursor_from_another_merchant_is_refused_with_a_message(
     make_payments(repo, BOB, 3)
     make_payments(repo, ALICE, 3)
     bob_cursor = dynamo.payment_list(repo, user_id=BOB, page_size=1).next_cursor
+    assert bob_cursor is not None
     sign_in(client, ALICE)
     response = client.get("/", {"cursor": bob_cursor})
     assert response.status_code == 400
@@ -177,7 +181,7 @@ def test_search_that_ran_out_of_budget_offers_to_search_further_back(
     assert "This search stopped after reading 3 payments" in page
     assert "Search further back" in page
     link = page.split('hx-get="/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
-    further = html(alice.get(f"/?{link}", **HTMX, HTTP_HX_TARGET="load-more"))
+    further = html(alice.get(f"/?{link}", headers={**HTMX, "HX-Target": "load-more"}))
     assert "NEEDLE 1" in further
 
 

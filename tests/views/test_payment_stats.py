@@ -60,7 +60,7 @@ def test_chart_is_server_rendered_svg_with_one_bar_per_day(alice: Client, week: 
 
 
 def test_htmx_request_gets_only_the_results(alice: Client, week: None) -> None:
-    body = alice.get(RANGE, **HTMX).content.decode()
+    body = alice.get(RANGE, headers=HTMX).content.decode()
     assert "<html" not in body and 'id="stats-results"' in body
 
 

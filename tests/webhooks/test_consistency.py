@@ -10,14 +10,13 @@ import uuid
 from typing import Any
 
 import pytest
-import responses
 from django.test import Client
 
 from payments import dynamo, services
 from payments.domain import PaymentStatus
 from payments.dynamo import Dynamo
 from tests.factories import ALICE
-from tests.truelayer.fakes import SANDBOX_JKU, WebhookSigner
+from tests.truelayer.fakes import WebhookSigner
 from tests.webhooks.helpers import brute_force_totals, payment_with_link, post, stats_totals
 
 PAYMENT_EVENTS = ["payment_authorized", "payment_executed", "payment_settled", "payment_failed"]
@@ -65,13 +64,6 @@ def test_stats_match_a_brute_force_count_after_random_events(repo: Dynamo, seed:
         assert stats_totals(repo) == brute_force_totals(repo)
 
     assert sum(t.count for t in stats_totals(repo).values()) == len(payments)
-
-
-@pytest.fixture
-def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
-    signer = WebhookSigner()
-    truelayer.add(responses.GET, SANDBOX_JKU, json=signer.jwks())
-    return signer
 
 
 def test_twenty_concurrent_deliveries_end_in_the_right_final_status(

@@ -18,16 +18,8 @@ from tests.truelayer.fakes import SANDBOX_JKU, WebhookSigner, event_body
 from tests.webhooks.helpers import payment_with_link, post
 
 
-@pytest.fixture
-def signer(truelayer: responses.RequestsMock) -> WebhookSigner:
-    """TrueLayer's sandbox webhook key, its JWKS served at the allow-listed sandbox jku."""
-    signer = WebhookSigner()
-    truelayer.add(responses.GET, SANDBOX_JKU, json=signer.jwks())
-    return signer
-
-
 def jwks_fetches(truelayer: responses.RequestsMock) -> int:
-    return sum(1 for c in truelayer.calls if "jwks" in c.request.url)
+    return sum(1 for c in truelayer.calls if "jwks" in (c.request.url or ""))
 
 
 def created(payment_link_id: str, tl_id: str = "tl-pay-1") -> bytes:
@@ -183,7 +175,7 @@ def test_missing_or_malformed_signatures_are_refused(
         content_type="application/json",
         headers=headers,
     )
-    assert response.status_code in (400, 401)
+    assert response.status_code == 401  # not provably from TrueLayer (400 is for unreadable bodies)
     assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
@@ -234,11 +226,8 @@ def test_events_for_unknown_payments_are_acknowledged(
     repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
-    assert post(client, signer, event_body("payment_executed", payment_id="nobody"))[0] in (
-        200,
-        202,
-    )
-    assert post(client, signer, created("link-nobody"))[0] in (200, 202)
+    assert post(client, signer, event_body("payment_executed", payment_id="nobody"))[0] == 202
+    assert post(client, signer, created("link-nobody"))[0] == 202
     assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
