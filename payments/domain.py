@@ -20,39 +20,9 @@ from typing import Any
 from payments.lifecycle import FINAL_STATUSES as FINAL_STATUSES
 from payments.lifecycle import STATUS_LABELS as STATUS_LABELS
 from payments.lifecycle import SUCCESSFUL_STATUSES as SUCCESSFUL_STATUSES
+from payments.lifecycle import Attempt, Lifecycle
 from payments.lifecycle import PaymentStatus as PaymentStatus
 from payments.lifecycle import StatusChange as StatusChange
-
-_S = PaymentStatus
-# Where each status may move next. Status only moves forward: a late or repeated event that is
-# not listed here changes nothing. `attempt_failed` may start a new attempt (payment retries).
-_NEXT: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
-    _S.PENDING: frozenset(set(_S) - {_S.PENDING}),
-    _S.AUTHORIZATION_REQUIRED: frozenset(
-        {_S.AUTHORIZING, _S.AUTHORIZED, _S.ATTEMPT_FAILED, _S.EXECUTED, _S.SETTLED, _S.FAILED}
-    ),
-    _S.AUTHORIZING: frozenset(
-        {_S.AUTHORIZED, _S.ATTEMPT_FAILED, _S.EXECUTED, _S.SETTLED, _S.FAILED}
-    ),
-    _S.AUTHORIZED: frozenset({_S.ATTEMPT_FAILED, _S.EXECUTED, _S.SETTLED, _S.FAILED}),
-    _S.ATTEMPT_FAILED: frozenset(
-        {_S.AUTHORIZING, _S.AUTHORIZED, _S.EXECUTED, _S.SETTLED, _S.FAILED}
-    ),
-    _S.EXECUTED: frozenset({_S.SETTLED}),
-    _S.SETTLED: frozenset(),
-    _S.FAILED: frozenset(),
-    _S.EXPIRED: frozenset(),
-    _S.REVERSED: frozenset(),
-}
-
-
-def can_transition(current: PaymentStatus, new: PaymentStatus) -> bool:
-    return new in _NEXT[current]
-
-
-def statuses_before(new: PaymentStatus) -> frozenset[PaymentStatus]:
-    """Every status from which `new` is a forward move (used in DynamoDB conditions)."""
-    return frozenset(s for s, nexts in _NEXT.items() if new in nexts)
 
 
 def parse_status(value: str) -> PaymentStatus:
@@ -60,7 +30,8 @@ def parse_status(value: str) -> PaymentStatus:
         return PaymentStatus(value)
     except ValueError:
         raise PaymentValidationError(
-            "status", f"Unknown status {value!r}. Known: {', '.join(s.value for s in _S)}."
+            "status",
+            f"Unknown status {value!r}. Known: {', '.join(s.value for s in PaymentStatus)}.",
         ) from None
 
 
@@ -166,6 +137,17 @@ def parse_timestamp(value: str) -> datetime:
 
 
 @dataclass(frozen=True)
+class WebhookLogEntry:
+    """One webhook a payment received, and what it did (shown collapsed on the detail page)."""
+
+    event_type: str
+    event_id: str
+    sent_at: str  # X-TL-Webhook-Timestamp, as TrueLayer sent it
+    received_at: datetime
+    outcome: str  # applied / duplicate / not a valid move / no change / parked, then applied
+
+
+@dataclass(frozen=True)
 class LinkError:
     """Why the TrueLayer payment link could not be created (shown with a Try again button)."""
 
@@ -197,10 +179,26 @@ class Payment:
     # The provider's raw responses, by what they answered (e.g. "create_link", "get_payment").
     provider_responses: Mapping[str, Any] = field(default_factory=dict)
     history: tuple[StatusChange, ...] = ()
+    # What the status is derived from: every attempt, the link, refunds (payments.lifecycle).
+    lifecycle: Lifecycle = Lifecycle()
+    # The webhooks this payment received, newest last (bounded).
+    webhook_log: tuple[WebhookLogEntry, ...] = ()
+    # Bumped by every lifecycle write: the optimistic-concurrency check of the next one.
+    version: int = 0
 
     @property
     def is_final(self) -> bool:
         return self.status.is_final
+
+    @property
+    def attempts(self) -> tuple[Attempt, ...]:
+        return self.lifecycle.attempts
+
+    @property
+    def settlement_badge(self) -> str:
+        """ "settled — safe to credit", "settlement stalled", … ("" when there is none)."""
+        winner = self.lifecycle.winning_attempt
+        return winner.settlement_badge if winner else ""
 
     @property
     def minor_amount(self) -> int:

@@ -280,6 +280,20 @@ TRUELAYER_WEBHOOK_JKU_ALLOWLIST = env_list(
     else ["https://webhooks.truelayer-sandbox.com/.well-known/jwks"],
 )
 TRUELAYER_JWKS_CACHE_SECONDS = env_int("TRUELAYER_JWKS_CACHE_SECONDS", 3600)
+# Webhook replays: event ids are remembered this many days, and a webhook whose
+# X-TL-Webhook-Timestamp is older than that is refused (one window, so no replay slips between
+# the two). TrueLayer retries a delivery for up to 72 hours, so keep this above 3.
+WEBHOOK_REPLAY_WINDOW_DAYS = env_int("WEBHOOK_REPLAY_WINDOW_DAYS", 7)
+if WEBHOOK_REPLAY_WINDOW_DAYS < 4:
+    raise SystemExit(
+        "Refusing to start: WEBHOOK_REPLAY_WINDOW_DAYS must be at least 4 (TrueLayer retries "
+        "webhooks for 72 hours)."
+    )
+# ... and one sent further than this in the future (clock skew) is refused too.
+WEBHOOK_MAX_CLOCK_SKEW_SECONDS = env_int("WEBHOOK_MAX_CLOCK_SKEW_SECONDS", 300)
+# Reconciliation (`manage.py reconcile_payments`) asks TrueLayer about an open payment once it
+# has not changed for this long, or once its link has expired.
+RECONCILE_STALE_AFTER_MINUTES = env_int("RECONCILE_STALE_AFTER_MINUTES", 30)
 # The simulator signs its webhooks with its own key; its `jku` (never fetched over the network:
 # resolved in-process) is allowed only in simulator mode.
 TRUELAYER_SIMULATOR_JKU = "https://simulator.payments-dashboard.invalid/.well-known/jwks"

@@ -13,6 +13,7 @@ from social_django.models import UserSocialAuth
 from payments import dynamo
 from payments.domain import Payment, PaymentStatus
 from payments.dynamo import Dynamo
+from payments.lifecycle import AttemptSeen, AttemptStatus, LinkDisabled, Observation
 
 ALICE = "auth0|alice0000000000000001"
 BOB = "auth0|bob00000000000000000002"
@@ -64,15 +65,57 @@ def make_payments(
             reference=reference.format(i=i),
             now=start + step * i,
         )
-        if statuses and statuses[i % len(statuses)] != PaymentStatus.PENDING:
-            update = dynamo.payment_status_update(
-                repo,
-                user_id=user_id,
-                payment_id=payment.payment_id,
-                status=statuses[i % len(statuses)],
-                source="test",
-            )
-            assert update.payment is not None
-            payment = update.payment
+        if statuses:
+            payment = reach(repo, payment, statuses[i % len(statuses)])
         made.append(payment)
     return made
+
+
+def observations_for(
+    payment: Payment, status: PaymentStatus, *, at: datetime | None = None, failure_reason: str = ""
+) -> list[Observation]:
+    """What TrueLayer would tell us for a payment to show `status`: its one attempt
+    (`tl-<payment id>`) and, where the status needs it, the link closing."""
+    at = at or datetime.now(UTC)
+    attempt = f"tl-{payment.payment_id}"
+    a = AttemptStatus
+    steps: dict[PaymentStatus, list[Observation]] = {
+        PaymentStatus.PENDING: [],
+        PaymentStatus.AUTHORIZATION_REQUIRED: [AttemptSeen(attempt, a.AUTHORIZATION_REQUIRED, at)],
+        PaymentStatus.AUTHORIZING: [AttemptSeen(attempt, a.AUTHORIZING, at)],
+        PaymentStatus.AUTHORIZED: [AttemptSeen(attempt, a.AUTHORIZED, at)],
+        PaymentStatus.ATTEMPT_FAILED: [
+            AttemptSeen(attempt, a.FAILED, at, failure_reason=failure_reason)
+        ],
+        PaymentStatus.EXECUTED: [AttemptSeen(attempt, a.EXECUTED, at)],
+        PaymentStatus.SETTLED: [AttemptSeen(attempt, a.SETTLED, at)],
+        PaymentStatus.FAILED: [
+            AttemptSeen(
+                attempt, a.FAILED, at, failure_stage="authorizing", failure_reason=failure_reason
+            ),
+            LinkDisabled("expired", at),
+        ],
+        PaymentStatus.EXPIRED: [LinkDisabled("expired", at)],
+        PaymentStatus.REVERSED: [
+            AttemptSeen(attempt, a.SETTLED, at),
+            AttemptSeen(attempt, a.REVERSED, at),
+        ],
+    }
+    return steps[status]
+
+
+def reach(
+    repo: Dynamo, payment: Payment, status: PaymentStatus, *, failure_reason: str = ""
+) -> Payment:
+    """`payment` moved to `status` through the real lifecycle write (`payment_observe`)."""
+    for observation in observations_for(payment, status, failure_reason=failure_reason):
+        dynamo.payment_observe(
+            repo,
+            user_id=payment.user_id,
+            payment_id=payment.payment_id,
+            observation=observation,
+            source="test",
+        )
+    stored = dynamo.payment_get(repo, user_id=payment.user_id, payment_id=payment.payment_id)
+    assert stored is not None and stored.status is status, (stored and stored.status, status)
+    return stored

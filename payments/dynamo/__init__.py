@@ -1,7 +1,7 @@
 """The DynamoDB data layer: the only code that imports boto3/botocore (ruff TID251 enforces it).
 
 Shape: typed module-level functions named `<entity>_<action>` (`payment_create`, `payment_get`,
-`payment_list`, `payment_status_update`, `stats_for_range`, `event_mark`, …) that take a small
+`payment_list`, `payment_observe`, `stats_for_range`, `event_mark`, …) that take a small
 frozen handle, `Dynamo(client, table, meta_table)`, from the cached `get_dynamo()`. No class
 holds state between calls, so nothing is shared between threads but the thread-safe boto3
 client; DynamoDB work is counted per call into a caller-passed `Metrics` (list, search and
@@ -13,8 +13,13 @@ One concern per module:
 - `schema`: table and index specs (index names as constants), meta-table key builders;
 - `expressions`: the placeholder / `SET a = :a, …` builder every request uses;
 - `items`: item ⇄ `Payment` codec and derived index keys;
-- `payments`: payment writes and single reads; `lookups`: by TrueLayer link or payment id;
-- `listing`: filtered pages; `search`;
+- `payments`: payment creation, links and single reads; `lookups`: by TrueLayer link or
+  payment id through the indexes; `listing`: filtered pages; `search`;
+- `lifecycle`: where a payment's status changes (`payment_observe`), with `lifecycle_items`
+  the codec of its attempts, link, refunds and webhook log;
+- `owners`: who owns a TrueLayer link or attempt (strongly consistent, for webhooks);
+  `parked`: webhook events waiting for their payment; `reconcile`: the queue of open payments
+  reconciliation looks at;
 - `stats`: where the statistics aggregates are written (`stats_move_actions`) and read;
 - `events`: webhook event ids and form-submission tokens; `tables`: `init_dynamodb`.
 
@@ -28,8 +33,9 @@ DESIGN.md's access-pattern table asks, whatever the size of the history:
   transaction as the payment, so a range costs its number of days (plus the hours at its edges);
 - reference / amount search: reads at most a budget of items, then answers with a cursor.
 
-Writes never overwrite (conditional puts), and a status only moves forward: the update carries a
-condition on the current status, so a late or repeated event changes nothing even when two
+Writes never overwrite (conditional puts), and a status moves only along the lifecycle's
+transition table: every lifecycle write carries a condition on the version it read and on each
+moving attempt's current status, so a late or repeated event changes nothing even when two
 deliveries race. Errors reach callers as `payments.errors` exceptions, never raw botocore ones.
 """
 
@@ -44,32 +50,59 @@ from payments.dynamo.client import (
     make_client,
 )
 from payments.dynamo.events import event_mark, event_seen
+from payments.dynamo.lifecycle import (
+    DUPLICATE,
+    MISSING,
+    EventReceipt,
+    Observed,
+    payment_observe,
+)
 from payments.dynamo.listing import MAX_PAGE_SIZE, PaymentPage, payment_iter, payment_list
 from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_truelayer_id
+from payments.dynamo.owners import ATTEMPT, LINK, owner_get
+from payments.dynamo.parked import (
+    ParkedEvent,
+    ParkedSummary,
+    parked_delete,
+    parked_for,
+    parked_list,
+    parked_put,
+)
 from payments.dynamo.payments import (
-    StatusUpdate,
-    UpdateOutcome,
     payment_create,
     payment_get,
     payment_link_error_set,
     payment_link_set,
     payment_response_store,
-    payment_status_update,
-    payment_truelayer_id_set,
 )
+from payments.dynamo.reconcile import open_due, open_postpone, reconcile_lease
 from payments.dynamo.search import SearchResult, payment_search
 from payments.dynamo.stats import stats_daily, stats_for_range
 from payments.dynamo.tables import TableReport, tables_drop, tables_ensure
 
 __all__ = [
+    "ATTEMPT",
+    "DUPLICATE",
+    "LINK",
+    "MISSING",
+    "EventReceipt",
+    "Observed",
+    "ParkedEvent",
+    "ParkedSummary",
+    "open_due",
+    "open_postpone",
+    "owner_get",
+    "parked_delete",
+    "parked_for",
+    "parked_list",
+    "parked_put",
+    "reconcile_lease",
     "MAX_PAGE_SIZE",
     "Dynamo",
     "Metrics",
     "PaymentPage",
     "SearchResult",
-    "StatusUpdate",
     "TableReport",
-    "UpdateOutcome",
     "dynamo_from_settings",
     "event_mark",
     "event_seen",
@@ -86,8 +119,7 @@ __all__ = [
     "payment_list",
     "payment_response_store",
     "payment_search",
-    "payment_status_update",
-    "payment_truelayer_id_set",
+    "payment_observe",
     "stats_daily",
     "stats_for_range",
     "tables_drop",

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from payments.domain import format_timestamp, utc_now
 from payments.dynamo.client import (
     ConditionFailed,
@@ -19,7 +21,6 @@ from payments.dynamo.client import (
 from payments.dynamo.items import deserialize, serialize
 from payments.dynamo.schema import EVENT_SK, event_pk, submission_pk
 
-EVENT_RETENTION = timedelta(days=7)  # TrueLayer retries for 72 hours; keep ids well past that
 SUBMISSION_RETENTION = timedelta(days=1)
 
 
@@ -34,17 +35,27 @@ def _put_new(table: str, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event_put_action(db: Dynamo, event_id: str, at: datetime) -> dict[str, Any]:
-    """The conditional put recording `event_id` as applied (for a transaction)."""
-    return _put_new(
-        db.meta_table,
-        {
-            "pk": event_pk(event_id),
-            "sk": EVENT_SK,
-            "receivedAt": format_timestamp(at),
-            "expiresAt": int((utc_now() + EVENT_RETENTION).timestamp()),
-        },
-    )
+def event_retention() -> timedelta:
+    """How long event ids are remembered: WEBHOOK_REPLAY_WINDOW_DAYS, the same window outside
+    which a webhook's timestamp is refused, so no replay slips between the two. TrueLayer
+    retries for 72 hours; the default keeps ids well past that."""
+    return timedelta(days=settings.WEBHOOK_REPLAY_WINDOW_DAYS)
+
+
+def event_put_action(
+    db: Dynamo, event_id: str, at: datetime, *, owner: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """The conditional put recording `event_id` as applied (for a transaction), with the
+    payment it was applied to."""
+    item: dict[str, Any] = {
+        "pk": event_pk(event_id),
+        "sk": EVENT_SK,
+        "receivedAt": format_timestamp(at),
+        "expiresAt": int((utc_now() + event_retention()).timestamp()),
+    }
+    if owner is not None:
+        item["userId"], item["paymentId"] = owner
+    return _put_new(db.meta_table, item)
 
 
 def event_seen(db: Dynamo, event_id: str, *, metrics: Metrics | None = None) -> bool:

@@ -19,6 +19,7 @@ from payments.domain import (
     format_timestamp,
     parse_timestamp,
 )
+from payments.dynamo.lifecycle_items import item_lifecycle, item_webhook_log
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -106,4 +107,7 @@ def item_to_payment(item: Mapping[str, Any]) -> Payment:
             )
             for h in item.get("history", [])
         ),
+        lifecycle=item_lifecycle(item),
+        webhook_log=item_webhook_log(item),
+        version=int(item.get("version", 0)),
     )

@@ -11,11 +11,9 @@ the webhook event id or form token (`events`).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from ulid import ULID
@@ -25,20 +23,17 @@ from payments.domain import (
     Payment,
     PaymentStatus,
     StatusChange,
-    can_transition,
     format_timestamp,
     parse_amount,
     parse_currency,
     parse_reference,
     require_user,
-    statuses_before,
     utc_now,
 )
 from payments.dynamo.client import (
     ConditionFailed,
     Dynamo,
     Metrics,
-    RetryConflict,
     TransactionCanceled,
     count,
     get_item,
@@ -47,9 +42,6 @@ from payments.dynamo.client import (
     translate_errors,
 )
 from payments.dynamo.events import (
-    event_mark,
-    event_put_action,
-    event_seen,
     submission_payment_id,
     submission_put_action,
 )
@@ -63,31 +55,14 @@ from payments.dynamo.items import (
     payment_key,
     serialize,
 )
+from payments.dynamo.lifecycle import open_check_at, open_shard
+from payments.dynamo.lifecycle_items import lifecycle_to_item
+from payments.dynamo.owners import LINK, owner_put_action
 from payments.dynamo.stats import stats_move_actions
 from payments.errors import Conflict, DuplicateSubmission
+from payments.lifecycle import Lifecycle
 
 _MAX_PAYMENT_ID = 64
-
-
-class UpdateOutcome(StrEnum):
-    APPLIED = "applied"  # the status moved
-    DUPLICATE = "duplicate"  # this event id was already applied: nothing changed
-    REFUSED = "refused"  # not a move the transition table allows: nothing changed
-    MISSING = "missing"  # no such payment
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatusUpdate:
-    outcome: UpdateOutcome
-    payment: Payment | None  # the payment as it is now (None if it does not exist)
-
-    @property
-    def applied(self) -> bool:
-        return self.outcome is UpdateOutcome.APPLIED
-
-    @property
-    def duplicate(self) -> bool:
-        return self.outcome is UpdateOutcome.DUPLICATE
 
 
 def payment_create(
@@ -129,6 +104,7 @@ def payment_create(
         "history": [history_entry(StatusChange(status=status, at=moment, source="created"))],
         "providerResponses": {},
         **index_keys(status, currency, created_at),
+        **lifecycle_to_item(Lifecycle()),
     }
     if payer_name:
         item["payerName"] = payer_name
@@ -169,110 +145,6 @@ def payment_get(
     return item_to_payment(deserialize(raw)) if raw else None
 
 
-def payment_status_update(
-    db: Dynamo,
-    *,
-    user_id: str,
-    payment_id: str,
-    status: PaymentStatus,
-    source: str,
-    at: datetime | None = None,
-    detail: str = "",
-    failure_stage: str = "",
-    failure_reason: str = "",
-    event_id: str | None = None,
-    metrics: Metrics | None = None,
-) -> StatusUpdate:
-    """Move a payment's status along the transition table, add a history entry, and move its
-    amount between the statistics buckets, atomically. A move that is not allowed changes
-    nothing (`REFUSED`). With `event_id`, the event is recorded in the same transaction and a
-    repeat of it is reported as `DUPLICATE`. A race lost to another writer is read again and
-    retried under the package's one retry policy (`client.retry_on_conflict`)."""
-
-    def current_as(outcome: UpdateOutcome) -> StatusUpdate:
-        now = payment_get(db, user_id=user_id, payment_id=payment_id, metrics=metrics)
-        return StatusUpdate(outcome=outcome, payment=now)
-
-    if event_id and event_seen(db, event_id, metrics=metrics):
-        return current_as(UpdateOutcome.DUPLICATE)
-    moment = at or utc_now()
-    entry = StatusChange(status=status, at=moment, source=source, detail=detail)
-
-    def cycle() -> StatusUpdate:
-        current = payment_get(db, user_id=user_id, payment_id=payment_id, metrics=metrics)
-        if current is None:
-            return StatusUpdate(outcome=UpdateOutcome.MISSING, payment=None)
-        if not can_transition(current.status, status):
-            if event_id:
-                event_mark(db, event_id, metrics=metrics)
-            return StatusUpdate(outcome=UpdateOutcome.REFUSED, payment=current)
-        actions = _status_actions(db, current, status, entry, failure_stage, failure_reason)
-        if event_id:
-            actions.append(event_put_action(db, event_id, moment))
-        try:
-            transact(db, metrics, actions)
-        except TransactionCanceled as cancelled:
-            if event_id and cancelled.failed(-1):
-                return current_as(UpdateOutcome.DUPLICATE)
-            raise RetryConflict() from cancelled  # someone else moved it: read again
-        return current_as(UpdateOutcome.APPLIED)
-
-    return retry_on_conflict(cycle)
-
-
-def _status_actions(
-    db: Dynamo,
-    current: Payment,
-    status: PaymentStatus,
-    entry: StatusChange,
-    failure_stage: str,
-    failure_reason: str,
-) -> list[dict[str, Any]]:
-    created_at = format_timestamp(current.created_at)
-    fields: dict[str, Any] = {
-        "status": status.value,
-        "updatedAt": format_timestamp(utc_now()),
-        **index_keys(status, current.currency, created_at),
-    }
-    if failure_stage:
-        fields["failureStage"] = failure_stage
-    if failure_reason:
-        fields["failureReason"] = failure_reason
-    expr = Expr()
-    history = expr.name("history")
-    sets = [
-        *expr.assignments(fields),
-        f"{history} = list_append({history}, {expr.value([history_entry(entry)])})",
-    ]
-    status_name = expr.name("status")
-    # Enforced by DynamoDB: the status must still be the one we read (so statistics move the
-    # right amount) and must be one from which the new status may be reached.
-    condition = (
-        f"{status_name} = {expr.value(current.status.value)} AND {status_name} IN "
-        f"({expr.values(s.value for s in sorted(statuses_before(status)))})"
-    )
-    return [
-        {
-            "Update": {
-                "TableName": db.table,
-                "Key": payment_key(current.user_id, current.payment_id),
-                "UpdateExpression": set_clause(sets),
-                "ConditionExpression": condition,
-                **expr.kwargs(),
-            }
-        },
-        *stats_move_actions(
-            db,
-            current.user_id,
-            created_at,
-            current.currency,
-            current.amount,
-            add=status,
-            remove=current.status,
-        ),
-    ]
-
-
 def payment_link_set(
     db: Dynamo,
     *,
@@ -283,12 +155,30 @@ def payment_link_set(
     response: Mapping[str, Any],
     metrics: Metrics | None = None,
 ) -> Payment:
-    """Record the TrueLayer payment link created for a payment (clears any earlier error)."""
-    fields = {"paymentLinkId": link_id, "paymentLinkUrl": link_url}
-    response_of = ("create_link", response)
-    return _update_fields(
-        db, user_id, payment_id, fields, response_of, metrics, remove=["linkError"]
-    )
+    """Record the TrueLayer payment link created for a payment (clears any earlier error), in
+    one transaction with the link's owner lookup (so its webhooks find the payment at once) and,
+    while the payment is open, its place in the reconciliation queue."""
+    current = payment_get(db, user_id=user_id, payment_id=payment_id, metrics=metrics)
+    if current is None:
+        raise Conflict("That payment does not exist; nothing was changed.")
+    fields: dict[str, Any] = {"paymentLinkId": link_id, "paymentLinkUrl": link_url}
+    if not current.is_final:
+        fields["openShard"] = open_shard(payment_id)
+        fields["checkAt"] = open_check_at(utc_now(), current.expires_at)
+    update, expr = _fields_update(db, user_id, payment_id, fields, ("create_link", response))
+    update["UpdateExpression"] += f" REMOVE {expr.name('linkError')}"
+    update.update(expr.kwargs())
+    owner = owner_put_action(db, LINK, link_id, user_id=user_id, payment_id=payment_id)
+    try:
+        retry_on_conflict(lambda: transact(db, metrics, [{"Update": update}, owner]))
+    except TransactionCanceled as cancelled:
+        if cancelled.failed(-1):
+            raise Conflict("That payment link belongs to another payment.") from None
+        raise Conflict("That payment does not exist; nothing was changed.") from None
+    stored = payment_get(db, user_id=user_id, payment_id=payment_id, metrics=metrics)
+    if stored is None:
+        raise Conflict("That payment does not exist; nothing was changed.")
+    return stored
 
 
 def payment_link_error_set(
@@ -306,21 +196,6 @@ def payment_link_error_set(
     return _update_fields(db, user_id, payment_id, fields, response_of, metrics)
 
 
-def payment_truelayer_id_set(
-    db: Dynamo,
-    *,
-    user_id: str,
-    payment_id: str,
-    truelayer_payment_id: str,
-    response: Mapping[str, Any] | None = None,
-    response_name: str = "payment",
-    metrics: Metrics | None = None,
-) -> Payment:
-    """Link TrueLayer's payment id to our payment (idempotent)."""
-    fields = {"truelayerPaymentId": truelayer_payment_id}
-    return _update_fields(db, user_id, payment_id, fields, (response_name, response), metrics)
-
-
 def payment_response_store(
     db: Dynamo,
     *,
@@ -334,6 +209,31 @@ def payment_response_store(
     return _update_fields(db, user_id, payment_id, {}, (name, response), metrics)
 
 
+def _fields_update(
+    db: Dynamo,
+    user_id: str,
+    payment_id: str,
+    fields: Mapping[str, Any],
+    response: tuple[str, Mapping[str, Any] | None],
+) -> tuple[dict[str, Any], Expr]:
+    """An UpdateItem request (without its expression attributes, still being collected in the
+    returned `Expr`) that SETs `fields` and `updatedAt` and keeps `response` = (name, raw answer)
+    under providerResponses, on an existing payment."""
+    expr = Expr()
+    sets = expr.assignments({"updatedAt": format_timestamp(utc_now()), **fields})
+    name, raw = response
+    if raw is not None:
+        stored = expr.value(json.dumps(raw, sort_keys=True))
+        sets.append(f"{expr.name('providerResponses')}.{expr.name(name)} = {stored}")
+    request = {
+        "TableName": db.table,
+        "Key": payment_key(user_id, payment_id),
+        "UpdateExpression": set_clause(sets),
+        "ConditionExpression": f"attribute_exists({expr.name('paymentId')})",
+    }
+    return request, expr
+
+
 def _update_fields(
     db: Dynamo,
     user_id: str,
@@ -341,31 +241,13 @@ def _update_fields(
     fields: Mapping[str, Any],
     response: tuple[str, Mapping[str, Any] | None],
     metrics: Metrics | None,
-    *,
-    remove: Collection[str] = (),
 ) -> Payment:
-    """SET `fields` (and `updatedAt`), keep `response` = (name, raw answer) under
-    providerResponses when there is one, and REMOVE `remove`, on an existing payment."""
-    expr = Expr()
-    sets = expr.assignments({"updatedAt": format_timestamp(utc_now()), **fields})
-    name, raw = response
-    if raw is not None:
-        stored = expr.value(json.dumps(raw, sort_keys=True))
-        sets.append(f"{expr.name('providerResponses')}.{expr.name(name)} = {stored}")
-    expression = set_clause(sets)
-    if remove:
-        expression += " REMOVE " + ", ".join(expr.name(attribute) for attribute in remove)
+    """SET `fields` (and `updatedAt`) and keep `response` on an existing payment."""
+    request, expr = _fields_update(db, user_id, payment_id, fields, response)
     count(metrics, requests=1)
     try:
         with translate_errors():
-            answer = db.client.update_item(
-                TableName=db.table,
-                Key=payment_key(user_id, payment_id),
-                UpdateExpression=expression,
-                ConditionExpression=f"attribute_exists({expr.name('paymentId')})",
-                ReturnValues="ALL_NEW",
-                **expr.kwargs(),
-            )
+            answer = db.client.update_item(**request, ReturnValues="ALL_NEW", **expr.kwargs())
     except ConditionFailed:
         raise Conflict("That payment does not exist; nothing was changed.") from None
     return item_to_payment(deserialize(answer["Attributes"]))

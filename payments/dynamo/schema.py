@@ -10,9 +10,13 @@ Payments table (one item per payment, partition = the merchant's Auth0 `sub`):
   CurrencyStatusIndex  userId + currencyStatusCreatedAt  "{currency}#{status}#{createdAt}"
   PaymentLinkIndex     paymentLinkId                     (sparse: webhooks and search by link id)
   TruelayerPaymentIndex truelayerPaymentId               (sparse: webhooks and search by TL id)
+  OpenIndex            openShard + checkAt               (sparse, keys only: open payments with
+                                                          a link, for reconciliation)
 
 Meta table (pk + sk): hourly and daily statistics per merchant, kept in step with every payment
-write in the same transaction; processed webhook event ids; form-submission tokens.
+write in the same transaction; processed webhook event ids; form-submission tokens; who owns a
+TrueLayer link or attempt (`owners`); webhook events parked until their payment is known
+(`parked`); reconciliation leases.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ CURRENCY_INDEX = "CurrencyIndex"
 CURRENCY_STATUS_INDEX = "CurrencyStatusIndex"
 PAYMENT_LINK_INDEX = "PaymentLinkIndex"
 TRUELAYER_PAYMENT_INDEX = "TruelayerPaymentIndex"
+OPEN_INDEX = "OpenIndex"
 
 # Meta-table items (pk, sk): see the README's "PaymentsMeta" table.
 HOURLY = "H"
@@ -157,6 +162,8 @@ PAYMENTS_TABLE = TableSpec(
         IndexSpec(CURRENCY_STATUS_INDEX, "userId", "currencyStatusCreatedAt"),
         IndexSpec(PAYMENT_LINK_INDEX, "paymentLinkId", None),
         IndexSpec(TRUELAYER_PAYMENT_INDEX, "truelayerPaymentId", None),
+        # Sparse and keys-only: the open payments reconciliation must look at (`reconcile`).
+        IndexSpec(OPEN_INDEX, "openShard", "checkAt", projection="KEYS_ONLY"),
     ),
 )
 

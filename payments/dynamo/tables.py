@@ -42,8 +42,9 @@ def tables_drop(db: Dynamo) -> None:
 
 def _ensure_table(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -> TableReport:
     if _describe(db, name) is not None:
+        added = _add_missing_indexes(db, name, spec, wait_seconds)
         problems, notes = spec.differences(_wait_active(db, name, wait_seconds))
-        return TableReport(name, False, problems, notes)
+        return TableReport(name, False, problems, [*added, *notes])
     try:
         with translate_errors():
             db.client.create_table(**spec.create_table_kwargs(name))
@@ -61,6 +62,30 @@ def _ensure_table(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -
         problems, notes = spec.differences(description)
         return TableReport(name, False, problems, notes)
     return TableReport(name, True, [], [])
+
+
+def _add_missing_indexes(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -> list[str]:
+    """Create the indexes a newer version of the code added (e.g. OpenIndex), one at a time as
+    DynamoDB requires, waiting for each to backfill. Existing indexes are never changed."""
+    added: list[str] = []
+    description = _wait_active(db, name, wait_seconds)
+    present = {i["IndexName"] for i in description.get("GlobalSecondaryIndexes", [])}
+    wanted = spec.create_table_kwargs(name)
+    for index in wanted.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in present:
+            continue
+        keys = {k["AttributeName"] for k in index["KeySchema"]}
+        with translate_errors():
+            db.client.update_table(
+                TableName=name,
+                AttributeDefinitions=[
+                    a for a in wanted["AttributeDefinitions"] if a["AttributeName"] in keys
+                ],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
+        _wait_active(db, name, wait_seconds)
+        added.append(f"created index {index['IndexName']} (the code added it)")
+    return added
 
 
 def _describe(db: Dynamo, name: str) -> dict[str, Any] | None:

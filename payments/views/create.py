@@ -65,9 +65,9 @@ def payment_retry_link(request: AuthenticatedHttpRequest, payment_id: str) -> Ht
 @require_POST
 @merchant_required
 def payment_refresh(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
-    """Ask TrueLayer for the payment's status and apply it (forward only)."""
+    """Ask TrueLayer about the payment's link and attempts and apply what it says."""
     try:
-        payment = services.payment_refresh_status(
+        refreshed = services.payment_refresh_status(
             user_id=merchant_id(request), payment_id=payment_id
         )
     except services.PaymentNotFound:
@@ -76,5 +76,10 @@ def payment_refresh(request: AuthenticatedHttpRequest, payment_id: str) -> HttpR
         trace = f" (TrueLayer trace id {error.trace_id})" if error.trace_id else ""
         messages.error(request, f"TrueLayer could not be asked: {error.title}{trace}.")
     else:
-        messages.info(request, f"Status from TrueLayer: {payment.status.label}.")
+        status = refreshed.payment.status.label
+        if refreshed.changes:
+            changes = "; ".join(refreshed.changes)
+            messages.success(request, f"Updated from TrueLayer: {changes}. Status: {status}.")
+        else:
+            messages.info(request, f"TrueLayer confirms the status: {status}. Nothing changed.")
     return redirect("payments:detail", payment_id=payment_id)

@@ -19,4 +19,7 @@ def truelayer_webhook(request: HttpRequest) -> JsonResponse:
         headers=dict(request.headers),
         body=request.body,
     )
-    return JsonResponse({"result": result.message}, status=result.status)
+    response = JsonResponse({"result": result.message}, status=result.status)
+    if result.retry_after is not None:
+        response["Retry-After"] = str(result.retry_after)
+    return response

@@ -8,10 +8,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from payments import dynamo
-from payments.domain import PaymentStatus as S
+from payments.domain import utc_now
 from payments.dynamo import Dynamo, Metrics
 from payments.dynamo.client import CONFLICT_ATTEMPTS
 from payments.errors import Conflict
+from payments.lifecycle import AttemptSeen, AttemptStatus
 from tests.factories import ALICE, make_payments
 
 
@@ -30,8 +31,12 @@ def test_a_race_lost_every_time_gives_up_after_the_stated_attempts(
 
     monkeypatch.setattr(repo.client, "transact_write_items", always_conflicting)
     with pytest.raises(Conflict):
-        dynamo.payment_status_update(
-            repo, user_id=ALICE, payment_id=payment.payment_id, status=S.EXECUTED, source="t"
+        dynamo.payment_observe(
+            repo,
+            user_id=ALICE,
+            payment_id=payment.payment_id,
+            observation=AttemptSeen("a", AttemptStatus.EXECUTED, utc_now()),
+            source="t",
         )
     assert calls["n"] == CONFLICT_ATTEMPTS  # one loop, not loops inside loops
 

@@ -84,13 +84,7 @@ def test_unknown_status_is_refused_before_anything_is_written(
         repository, user_id=ALICE, amount="5", currency="GBP", reference="R"
     )
     with pytest.raises(PaymentValidationError):
-        dynamo.payment_status_update(
-            repository,
-            user_id=ALICE,
-            payment_id=payment.payment_id,
-            status=parse_status("paid-ish"),
-            source="test",
-        )
+        parse_status("paid-ish")
     stored = dynamo.payment_get(repository, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None and stored.status is PaymentStatus.PENDING
 

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from payments import dynamo
-from payments.domain import PaymentValidationError
+from payments.domain import PaymentValidationError, utc_now
 from payments.dynamo import Dynamo
+from payments.lifecycle import AttemptSeen, AttemptStatus
 from tests.factories import ALICE, BOB, make_payments
 
 START = datetime(2026, 4, 1, tzinfo=UTC)
@@ -30,8 +31,12 @@ def test_search_finds_by_link_and_truelayer_ids_with_one_indexed_query_each(
         link_url="https://x",
         response={},
     )
-    dynamo.payment_truelayer_id_set(
-        repository, user_id=ALICE, payment_id=made[1].payment_id, truelayer_payment_id="c0ffee-0001"
+    dynamo.payment_observe(
+        repository,
+        user_id=ALICE,
+        payment_id=made[1].payment_id,
+        observation=AttemptSeen("c0ffee-0001", AttemptStatus.AUTHORIZATION_REQUIRED, utc_now()),
+        source="test",
     )
     assert [
         p.payment_id

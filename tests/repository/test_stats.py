@@ -10,6 +10,8 @@ from payments import dynamo
 from payments.domain import PaymentStatus as S
 from payments.domain import Totals
 from payments.dynamo import Dynamo
+from payments.lifecycle import AttemptSeen, LinkDisabled, Observation
+from payments.lifecycle import AttemptStatus as A
 from tests.factories import ALICE, BOB
 
 START = datetime(2026, 2, 26, 0, 0, tzinfo=UTC)
@@ -35,11 +37,19 @@ def _random_history(repo: Dynamo, seed: int, n: int) -> None:
             now=START + timedelta(minutes=rng.randint(0, 60 * 24 * 9)),
         )
         for _ in range(rng.randint(0, 4)):
-            dynamo.payment_status_update(
+            # Random news in any order: two attempts, any status, sometimes the link closing.
+            seen: Observation = (
+                LinkDisabled(rng.choice(["expired", "fulfilled"]), START)
+                if rng.random() < 0.2
+                else AttemptSeen(
+                    f"{payment.payment_id}-{rng.randint(1, 2)}", rng.choice(list(A)), START
+                )
+            )
+            dynamo.payment_observe(
                 repo,
                 user_id=ALICE,
                 payment_id=payment.payment_id,
-                status=rng.choice(list(S)),
+                observation=seen,
                 source="r",
             )
     dynamo.payment_create(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +113,12 @@ class WebhookSigner:
         body: bytes,
         *,
         path: str = "/webhooks/truelayer/",
-        timestamp: str = "2026-01-01T10:00:00Z",
+        timestamp: str | None = None,
         jku: str | None = None,
     ) -> dict[str, str]:
-        headers = {"X-Tl-Webhook-Timestamp": timestamp, "Content-Type": "application/json"}
+        """Headers TrueLayer would send with `body`; the timestamp is now unless given."""
+        sent = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        headers = {"X-Tl-Webhook-Timestamp": sent, "Content-Type": "application/json"}
         signature = (
             truelayer_signing.sign_with_pem(self.kid, self.private_pem)
             .set_method(truelayer_signing.HttpMethod.POST)

@@ -10,18 +10,24 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments import dynamo
-from payments.domain import PaymentStatus, utc_now
+from payments.domain import utc_now
 from payments.errors import RepositoryError
+from payments.lifecycle import AttemptSeen, AttemptStatus, LinkDisabled, Observation
 
-# Where demo payments end up, roughly as a live merchant's would.
-_OUTCOMES = [
-    (PaymentStatus.PENDING, ()),
-    (PaymentStatus.EXECUTED, (PaymentStatus.AUTHORIZING, PaymentStatus.AUTHORIZED)),
-    (PaymentStatus.SETTLED, (PaymentStatus.AUTHORIZING, PaymentStatus.EXECUTED)),
-    (PaymentStatus.SETTLED, (PaymentStatus.AUTHORIZED, PaymentStatus.EXECUTED)),
-    (PaymentStatus.FAILED, (PaymentStatus.AUTHORIZING,)),
-    (PaymentStatus.EXPIRED, ()),
-    (PaymentStatus.AUTHORIZING, ()),
+_A = AttemptStatus
+# What the payers did, roughly as a live merchant's would: each story is a list of steps, an
+# attempt status (new attempt when it starts again at authorization_required) or the link
+# closing ("fulfilled" / "expired").
+_STORIES: list[tuple[AttemptStatus | str, ...]] = [
+    (),
+    (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZING, _A.EXECUTED, "fulfilled"),
+    (_A.AUTHORIZATION_REQUIRED, _A.EXECUTED, "fulfilled", _A.SETTLED),
+    (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZED, _A.EXECUTED, "fulfilled", _A.SETTLED),
+    (_A.AUTHORIZATION_REQUIRED, _A.FAILED),
+    (_A.AUTHORIZATION_REQUIRED, _A.FAILED, _A.AUTHORIZATION_REQUIRED, _A.EXECUTED, "fulfilled"),
+    (_A.AUTHORIZATION_REQUIRED, _A.FAILED, "expired"),
+    ("expired",),
+    (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZING),
 ]
 _FAILURES = ["authorization_failed", "provider_rejected", "user_canceled_at_provider", "expired"]
 
@@ -60,20 +66,39 @@ class Command(BaseCommand):
                     reference=f"{rng.choice(['INV', 'ORDER', 'SUB'])}-{1000 + i}",
                     now=created,
                 )
-                final, steps = rng.choice(_OUTCOMES)
-                for offset, status in enumerate((*steps, final), start=1):
-                    if status is PaymentStatus.PENDING:
-                        continue
-                    failed = status is PaymentStatus.FAILED
-                    dynamo.payment_status_update(
+                link_id = f"demo-link-{payment.payment_id}"
+                dynamo.payment_link_set(
+                    db,
+                    user_id=user_id,
+                    payment_id=payment.payment_id,
+                    link_id=link_id,
+                    link_url=f"https://payment.truelayer-sandbox.com/demo/{link_id}",
+                    response={"id": link_id, "demo": True},
+                )
+                attempt = 0
+                for offset, step in enumerate(rng.choice(_STORIES), start=1):
+                    at = created + timedelta(seconds=20 * offset)
+                    seen: Observation
+                    if isinstance(step, str):
+                        seen = LinkDisabled(step, at)
+                    else:
+                        attempt += step is _A.AUTHORIZATION_REQUIRED
+                        failed = step is _A.FAILED
+                        seen = AttemptSeen(
+                            f"demo-{payment.payment_id}-{attempt}",
+                            step,
+                            at,
+                            created_at=at if step is _A.AUTHORIZATION_REQUIRED else None,
+                            failure_stage="authorizing" if failed else "",
+                            failure_reason=rng.choice(_FAILURES) if failed else "",
+                            provider_id="ob-demo-bank",
+                        )
+                    dynamo.payment_observe(
                         db,
                         user_id=user_id,
                         payment_id=payment.payment_id,
-                        status=status,
+                        observation=seen,
                         source="demo data",
-                        at=created + timedelta(seconds=20 * offset),
-                        failure_stage="authorizing" if failed else "",
-                        failure_reason=rng.choice(_FAILURES) if failed else "",
                     )
         except RepositoryError as error:
             raise CommandError(error.message) from None

@@ -1,0 +1,146 @@
+"""Asking TrueLayer instead of waiting for it: "Refresh status" (a merchant, one payment) and
+reconciliation (`manage.py reconcile_payments`, every open payment that should have moved).
+
+Webhooks get lost (endpoint down, a deploy, a bug). Both paths read the link and all its
+attempts from TrueLayer (`GET /v3/payment-links/{id}` and `.../payments`) and apply what they
+say through the same lifecycle rules and the same conditional write as a webhook, so a status
+learned twice changes once. Nothing is written when TrueLayer says nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from payments import dynamo
+from payments.domain import Payment, utc_now
+from payments.dynamo import ATTEMPT, Dynamo, get_dynamo
+from payments.errors import RepositoryError
+from payments.services.errors import PaymentNotFound
+from payments.services.webhooks import drain_parked
+from payments.truelayer.client import TrueLayerError
+from payments.truelayer.events import observations_from_api
+from payments.truelayer.provider import PaymentLinkProvider, get_provider
+
+logger = logging.getLogger(__name__)
+
+REFRESH_SOURCE = "Refresh status (asked TrueLayer)"
+RECONCILIATION_SOURCE = "Reconciliation (corrected from TrueLayer)"
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    payment: Payment
+    changes: tuple[str, ...]  # what moved, in words ("" entries never)
+
+
+def payment_refresh_status(
+    *,
+    user_id: str,
+    payment_id: str,
+    db: Dynamo | None = None,
+    provider: PaymentLinkProvider | None = None,
+    source: str = REFRESH_SOURCE,
+) -> Refreshed:
+    """Ask TrueLayer about a payment's link and attempts and apply what it says. A final
+    payment, or one without a link, is returned as it is. Raises `PaymentNotFound`,
+    `TrueLayerError` or `RepositoryError`."""
+    db = db or get_dynamo()
+    provider = provider or get_provider()
+    payment = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
+    if payment is None:
+        raise PaymentNotFound(payment_id)
+    if not payment.payment_link_id or payment.is_final:
+        return Refreshed(payment, ())
+    link = provider.get_payment_link(payment.payment_link_id)
+    attempts = provider.list_link_payments(payment.payment_link_id)
+    changes: list[str] = []
+    for observation in observations_from_api(link, attempts, now=utc_now()):
+        observed = dynamo.payment_observe(
+            db, user_id=user_id, payment_id=payment_id, observation=observation, source=source
+        )
+        if observed.applied and observed.payment is not None:
+            changes.append(observed.payment.history[-1].detail)
+        for attempt_id in observed.new_attempts:
+            drain_parked(db, ATTEMPT, attempt_id)
+    if changes:
+        dynamo.payment_response_store(
+            db,
+            user_id=user_id,
+            payment_id=payment_id,
+            name="get_payment_link",
+            response={"link": link, "payments": attempts},
+        )
+    current = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
+    if current is None:
+        raise RepositoryError("The payment disappeared while it was being refreshed.")
+    return Refreshed(current, tuple(changes))
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    busy: int = 0  # another server was checking it at the same moment
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (payment id, what moved)
+    missing: list[str] = field(default_factory=list)  # TrueLayer does not know the link
+
+
+def payments_reconcile(
+    *,
+    db: Dynamo | None = None,
+    provider: PaymentLinkProvider | None = None,
+    now: datetime | None = None,
+    limit: int = 1000,
+    on_change: Callable[[str, str], None] | None = None,
+) -> ReconcileReport:
+    """Check every open payment that is due (stale, or its link past `expires_at`) with
+    TrueLayer and apply what it says. Reads only the open payments that are due. Raises
+    `TrueLayerError` when TrueLayer cannot be reached and `RepositoryError` for DynamoDB."""
+    db = db or get_dynamo()
+    provider = provider or get_provider()
+    now = now or utc_now()
+    report = ReconcileReport()
+    for user_id, payment_id in dynamo.open_due(db, now=now, limit=limit):
+        if not dynamo.reconcile_lease(db, payment_id, now=now):
+            report.busy += 1
+            continue
+        report.checked += 1
+        try:
+            refreshed = payment_refresh_status(
+                user_id=user_id,
+                payment_id=payment_id,
+                db=db,
+                provider=provider,
+                source=RECONCILIATION_SOURCE,
+            )
+        except PaymentNotFound:
+            continue
+        except TrueLayerError as error:
+            if error.status is not None and 400 <= error.status < 500:
+                logger.warning("reconcile %s: TrueLayer answered %s", payment_id, error.status)
+                report.missing.append(payment_id)
+                payment = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
+                dynamo.open_postpone(
+                    db,
+                    user_id=user_id,
+                    payment_id=payment_id,
+                    now=now,
+                    expires_at=payment.expires_at if payment else None,
+                )
+                continue
+            raise
+        for change in refreshed.changes:
+            report.changed.append((payment_id, change))
+            if on_change is not None:
+                on_change(payment_id, change)
+        if not refreshed.changes and not refreshed.payment.is_final:
+            dynamo.open_postpone(
+                db,
+                user_id=user_id,
+                payment_id=payment_id,
+                now=now,
+                expires_at=refreshed.payment.expires_at,
+            )
+    return report
