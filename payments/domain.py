@@ -136,6 +136,9 @@ def parse_timestamp(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
+WEBHOOK_LOG_LIMIT = 50  # webhooks kept per payment, newest last
+
+
 @dataclass(frozen=True)
 class WebhookLogEntry:
     """One webhook a payment received, and what it did (shown collapsed on the detail page)."""

@@ -84,6 +84,16 @@ class AttemptStatus(StrEnum):
 
 
 _A = AttemptStatus
+ATTEMPT_LABELS: Mapping[AttemptStatus, str] = {
+    _A.AUTHORIZATION_REQUIRED: "Started (authorisation required)",
+    _A.AUTHORIZING: "Authorising at the bank",
+    _A.AUTHORIZED: "Authorised",
+    _A.ATTEMPT_FAILED: "Failed, TrueLayer retrying",
+    _A.EXECUTED: "Executed",
+    _A.SETTLED: "Settled",
+    _A.FAILED: "Failed",
+    _A.REVERSED: "Reversed",
+}
 # Allowed moves of one attempt. `None` is "not known yet": an attempt can first be heard of in
 # any status (events arrive out of order; `payment_authorized` is opt-in and often never comes).
 # Listed in the order the table is acyclic in: every move goes to a later status.

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from payments.domain import WebhookLogEntry, format_timestamp, parse_timestamp
+from payments.domain import WEBHOOK_LOG_LIMIT, WebhookLogEntry, format_timestamp, parse_timestamp
 from payments.lifecycle import (
     Attempt,
     AttemptChange,
@@ -24,8 +24,6 @@ from payments.lifecycle import (
     Refund,
     RefundStatus,
 )
-
-WEBHOOK_LOG_LIMIT = 50  # entries kept per payment, newest last
 
 
 def lifecycle_to_item(lifecycle: Lifecycle) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import segno
 from django import template
 
 from payments import formatting
-from payments.domain import Payment, PaymentStatus
+from payments.domain import WEBHOOK_LOG_LIMIT, Payment, PaymentStatus
+from payments.lifecycle import ATTEMPT_LABELS, AttemptStatus
 
 register = template.Library()
 
@@ -54,6 +55,17 @@ def badge_class(status: PaymentStatus) -> str:
 @register.filter
 def status_glyph(status: PaymentStatus) -> str:
     return formatting.status_glyph(status)
+
+
+@register.filter
+def attempt_label(status: AttemptStatus) -> str:
+    """An attempt's status in words (the payment's label where they share a name)."""
+    return ATTEMPT_LABELS[status]
+
+
+@register.simple_tag
+def webhook_log_limit() -> int:
+    return WEBHOOK_LOG_LIMIT
 
 
 @register.filter

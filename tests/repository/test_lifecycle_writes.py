@@ -127,7 +127,7 @@ def test_the_webhook_log_is_bounded(repo: Dynamo) -> None:
 
 
 def dynamo_lifecycle_items_limit() -> int:
-    from payments.dynamo.lifecycle_items import WEBHOOK_LOG_LIMIT
+    from payments.domain import WEBHOOK_LOG_LIMIT
 
     return WEBHOOK_LOG_LIMIT
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 import responses
+from payments.repository import PaymentRepository
 
 from payments import services
 from payments.domain import Payment, PaymentStatus
-from payments.repository import PaymentRepository
 from payments.truelayer.client import TrueLayerError
 from tests.factories import ALICE, BOB
 from tests.truelayer.fakes import API, TOKEN_URL, problem

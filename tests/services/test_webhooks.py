@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from payments.repository import PaymentRepository
 
 from payments import services
 from payments.domain import Payment, PaymentStatus
-from payments.repository import PaymentRepository
 from tests.factories import ALICE
 from tests.truelayer.fakes import WebhookSigner, event_body
 from tests.webhooks.helpers import payment_with_link
