@@ -37,6 +37,7 @@ from devtools import dynamodb_local  # noqa: E402
 from payments import dynamo  # noqa: E402
 from payments.domain import PaymentStatus as S  # noqa: E402
 from payments.dynamo import Dynamo, Metrics  # noqa: E402
+from tests.factories import observations_for  # noqa: E402
 
 USER = "auth0|benchmark"
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -59,9 +60,13 @@ def seed(db: Dynamo, n: int, days: int) -> dict[str, str]:
             now=created,
         )
         status = rng.choice(OUTCOMES)
-        if status is not S.PENDING:
-            dynamo.payment_status_update(
-                db, user_id=USER, payment_id=payment.payment_id, status=status, source="bench"
+        for observation in observations_for(payment, status, at=created):
+            dynamo.payment_observe(
+                db,
+                user_id=USER,
+                payment_id=payment.payment_id,
+                observation=observation,
+                source="bench",
             )
         if i == n // 2:
             samples["payment_id"] = payment.payment_id

@@ -46,6 +46,7 @@ from payments.dynamo.items import payment_key as key_of
 from payments.dynamo.lifecycle_items import lifecycle_to_item, webhook_log_to_item
 from payments.dynamo.owners import ATTEMPT, owner_put_action
 from payments.dynamo.stats import stats_move_actions
+from payments.errors import Conflict
 from payments.lifecycle import (
     Decision,
     Observation,
@@ -120,6 +121,7 @@ def payment_observe(
                 add=decision.status,
                 remove=payment.status,
             )
+        owners_from = len(actions)
         actions += [
             owner_put_action(db, ATTEMPT, attempt_id, user_id=user_id, payment_id=payment_id)
             for attempt_id in new_attempts
@@ -135,6 +137,9 @@ def payment_observe(
         except TransactionCanceled as cancelled:
             if receipt is not None and cancelled.failed(-1):
                 return _log_duplicate(db, user_id, payment_id, receipt, metrics)
+            if any(cancelled.failed(owners_from + i) for i in range(len(new_attempts))):
+                # Not a race that reading again could win: refuse, change nothing.
+                raise Conflict("That TrueLayer payment belongs to another payment.") from None
             raise RetryConflict() from cancelled  # written by someone else since we read
         after = item_to_payment({**item, **written})
         return Observed(decision.outcome.value, after, new_attempts)

@@ -156,6 +156,9 @@ def observations_from_api(
             status = AttemptStatus(str(answer.get("status", "")))
         except ValueError:
             continue
+        if status is AttemptStatus.SETTLED and parse_time(answer.get("reversed_at")):
+            # TrueLayer has no `reversed` status: a reversal shows as a time on the settled one.
+            status = AttemptStatus.REVERSED
         created = parse_time(answer.get("created_at"))
         at = (
             parse_time(answer.get(f"{status.value}_at"))
@@ -208,10 +211,13 @@ def timestamp_problem(
 
 
 def provider_id(answer: Mapping[str, Any]) -> str:
-    """The payer's bank, where TrueLayer says it (payment_method.provider_selection, or
-    payment_source)."""
+    """The payer's bank, where TrueLayer says it (payment_method.provider_id in webhooks,
+    payment_method.provider_selection.provider_id in API answers, or payment_source)."""
     method = answer.get("payment_method")
     if isinstance(method, dict):
+        # Webhooks carry it flat; API answers inside the provider selection.
+        if isinstance(method.get("provider_id"), str):
+            return str(method["provider_id"])[:MAX_ID_LENGTH]
         selection = method.get("provider_selection")
         if isinstance(selection, dict) and isinstance(selection.get("provider_id"), str):
             return str(selection["provider_id"])[:MAX_ID_LENGTH]
