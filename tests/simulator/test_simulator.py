@@ -56,7 +56,10 @@ def test_authorising_delivers_signed_webhooks_that_execute_the_payment(
     payment = new_payment(repo)
     link_id = payment.payment_link_id
 
-    response = client.post(reverse("simulator:authorise", args=[link_id]), follow=True)
+    # payment_authorized is opt-in at TrueLayer: this payer's app has it switched on.
+    response = client.post(
+        reverse("simulator:authorise", args=[link_id]), {"send_authorized": "1"}, follow=True
+    )
 
     assert "refused" not in response.content.decode()
     stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
