@@ -3,9 +3,6 @@ through the real verifier and handler. Only in simulator mode with DEBUG on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -14,23 +11,7 @@ from payments import services
 from payments.domain import PaymentStatus
 from payments.repository import PaymentRepository
 from tests.factories import ALICE
-
-SIMULATOR_JKU = "https://simulator.payments-dashboard.invalid/.well-known/jwks"
-
-
-@pytest.fixture
-def simulator_on(settings: SettingsWrapper, db: None) -> Iterator[None]:
-    settings.DEBUG = True
-    settings.TRUELAYER_MODE = "simulator"
-    settings.TRUELAYER_SIMULATOR_BASE_URL = "http://testserver"
-    settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST = [SIMULATOR_JKU]
-    yield
-
-
-def new_payment(repo: PaymentRepository, reference: str = "INV-SIM"):  # type: ignore[no-untyped-def]
-    return services.payment_create(
-        user_id=ALICE, amount="25.00", currency="EUR", reference=reference, repo=repo
-    )
+from tests.simulator.conftest import new_payment
 
 
 def link_path(url: str) -> str:
