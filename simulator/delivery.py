@@ -16,6 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from payments.domain import format_timestamp, utc_now
+from payments.errors import RepositoryError
 from payments.services import WebhookResult, webhook_receive
 from simulator import keys
 
@@ -58,7 +59,11 @@ def deliver_event(event: dict[str, Any]) -> WebhookResult:
     """Sign `event` as it is and hand it to the real webhook handler. Delivering the same
     event twice sends the same `event_id` twice, as TrueLayer's retries do."""
     path, headers, body = signed_request(event)
-    return webhook_receive(method="POST", path=path, headers=headers, body=body)
+    try:
+        return webhook_receive(method="POST", path=path, headers=headers, body=body)
+    except RepositoryError as error:
+        # What the endpoint answers then (DependencyErrorMiddleware): TrueLayer would retry.
+        return WebhookResult(503, f"DynamoDB unavailable: {error}")
 
 
 def deliver(event_type: str, **fields: Any) -> WebhookResult:

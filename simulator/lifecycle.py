@@ -461,7 +461,8 @@ def _run(link: SimulatedLink, action: str, form: dict[str, str]) -> Events:
         return expire_link(link)
     if action == "release":
         _require(
-            link.webhooks.filter(outcome=SimulatedWebhook.HELD).exists(), "No webhook is held back."
+            link.webhooks.filter(outcome__in=SimulatedWebhook.PENDING).exists(),
+            "No webhook is held back or waiting for a retry.",
         )
         return []
     function, may_start = ATTEMPT_ACTIONS[action]
@@ -482,6 +483,8 @@ def _run(link: SimulatedLink, action: str, form: dict[str, str]) -> Events:
 
 
 def _dispatch(link: SimulatedLink, events: Events, mode: Delivery) -> list[Sent]:
+    # Held back or refused by an earlier action: they arrive after this action's events.
+    earlier = list(link.webhooks.filter(outcome__in=SimulatedWebhook.PENDING))
     sent: list[Sent] = []
     for event in events:
         if mode is Delivery.LOSE:
@@ -492,16 +495,21 @@ def _dispatch(link: SimulatedLink, events: Events, mode: Delivery) -> list[Sent]
             for _ in range(2 if mode is Delivery.TWICE else 1):
                 sent.append(_send(link, event))
     if mode is not Delivery.LATE:
-        # Events held back by an earlier action arrive now, after this action's.
-        sent.extend(_deliver_held(link))
+        sent.extend(_redeliver(earlier))
     return sent
 
 
 def _deliver_held(link: SimulatedLink) -> list[Sent]:
+    return _redeliver(list(link.webhooks.filter(outcome__in=SimulatedWebhook.PENDING)))
+
+
+def _redeliver(webhooks: list[SimulatedWebhook]) -> list[Sent]:
+    """Send what was held back or refused before, oldest first (a retry is the same event,
+    same `event_id`, stamped with a new timestamp)."""
     sent = []
-    for held in link.webhooks.filter(outcome=SimulatedWebhook.HELD):
+    for held in webhooks:
         result = delivery.deliver_event(held.body)
-        held.outcome = SimulatedWebhook.DELIVERED
+        held.outcome = _outcome(result.status)
         held.response_status, held.response_message = result.status, result.message[:500]
         held.save(update_fields=["outcome", "response_status", "response_message"])
         sent.append(_sent(held))
@@ -511,8 +519,13 @@ def _deliver_held(link: SimulatedLink) -> list[Sent]:
 def _send(link: SimulatedLink, event: dict[str, Any]) -> Sent:
     result = delivery.deliver_event(event)
     return _record(
-        link, event, SimulatedWebhook.DELIVERED, status=result.status, message=result.message
+        link, event, _outcome(result.status), status=result.status, message=result.message
     )
+
+
+def _outcome(status: int) -> str:
+    # Anything but 2xx is retried by TrueLayer: keep it to be sent again.
+    return SimulatedWebhook.DELIVERED if 200 <= status < 300 else SimulatedWebhook.RETRY
 
 
 def _record(

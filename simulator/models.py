@@ -68,11 +68,14 @@ class SimulatedPayment(models.Model):
 
 class SimulatedWebhook(models.Model):
     """One event the simulator produced for a link, and what became of it: delivered (with the
-    dashboard's answer), lost on purpose, or held back to be delivered out of order."""
+    dashboard's answer), lost on purpose, held back to be delivered out of order, or answered
+    with an error and kept to be sent again (TrueLayer retries anything but 2xx)."""
 
     DELIVERED = "delivered"
     LOST = "lost"
     HELD = "held"
+    RETRY = "retry"
+    PENDING = (HELD, RETRY)  # sent with the next action, or by "Deliver held webhooks now"
 
     link = models.ForeignKey(SimulatedLink, on_delete=models.CASCADE, related_name="webhooks")
     event_id = models.CharField(max_length=64)

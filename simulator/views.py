@@ -120,7 +120,7 @@ def pay(request: HttpRequest, link_id: str) -> HttpResponse:
         "link_status": lifecycle.link_status(link),
         "attempts": [_attempt_row(a) for a in attempts],
         "webhooks": list(link.webhooks.all()),
-        "held": link.webhooks.filter(outcome=SimulatedWebhook.HELD).count(),
+        "held": link.webhooks.filter(outcome__in=SimulatedWebhook.PENDING).count(),
         "amount": from_minor_units(int(config["amount_in_minor"]), config["currency"]),
         "currency": config["currency"],
         "reference": body.get("reference", ""),
@@ -174,4 +174,8 @@ def _report(request: HttpRequest, sent: lifecycle.Sent) -> None:
         )
     else:
         logger.error("simulator webhook %s refused: %s", sent.event_type, sent.message)
-        messages.error(request, f"{what} refused ({sent.status}): {sent.message}")
+        messages.error(
+            request,
+            f"{what} refused ({sent.status}): {sent.message}. TrueLayer retries: it is sent "
+            'again after the next action, or with "Deliver held webhooks now".',
+        )

@@ -10,9 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
 
+from payments.errors import RepositoryError
 from payments.repository import PaymentRepository
-from simulator.models import SimulatedLink, SimulatedPayment
+from simulator import delivery
+from simulator.models import SimulatedLink, SimulatedPayment, SimulatedWebhook
 from tests.simulator.conftest import Delivered, act, new_payment
 
 pytestmark = pytest.mark.usefixtures("simulator_on")
@@ -314,7 +317,49 @@ def test_held_webhooks_can_be_released_on_their_own(
         "payment_executed",
         "payment_link_disabled",
     ]
-    assert act(client, link_id, "release") == ["No webhook is held back."]
+    assert act(client, link_id, "release") == ["No webhook is held back or waiting for a retry."]
+
+
+def test_a_refused_webhook_is_sent_again_like_truelayers_retries(
+    repo: PaymentRepository,
+    client: Client,
+    deliveries: list[Delivered],
+    settings: SettingsWrapper,
+) -> None:
+    link_id = _link(repo)
+    allowed = settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST
+    settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST = []  # the endpoint refuses the simulator's key
+
+    messages = act(client, link_id, "pay_now", provider_id="mock-payments-fr-redirect")
+
+    (refused,) = deliveries
+    assert refused.status == 401
+    assert "refused (401)" in messages[0]
+    settings.TRUELAYER_WEBHOOK_JKU_ALLOWLIST = allowed
+    act(client, link_id, "release")
+    retried = deliveries[1]
+    assert retried.event == refused.event  # the same event, same event_id
+    assert 200 <= retried.status < 300
+    assert act(client, link_id, "release") == ["No webhook is held back or waiting for a retry."]
+
+
+def test_a_webhook_the_database_could_not_take_is_kept_for_a_retry(
+    repo: PaymentRepository,
+    client: Client,
+    deliveries: list[Delivered],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    link_id = _link(repo)
+
+    def unavailable(**kwargs: object) -> None:
+        raise RepositoryError("DynamoDB did not answer")
+
+    monkeypatch.setattr(delivery, "webhook_receive", unavailable)
+    messages = act(client, link_id, "pay_now", provider_id="mock-payments-fr-redirect")
+
+    assert "refused (503)" in messages[0]
+    (webhook,) = SimulatedWebhook.objects.filter(link_id=link_id)
+    assert (webhook.outcome, webhook.response_status) == ("retry", 503)
 
 
 def test_a_lost_webhook_is_not_delivered_and_the_page_says_so(
