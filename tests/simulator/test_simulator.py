@@ -10,6 +10,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from payments import services
 from payments.domain import PaymentStatus
 from payments.repository import PaymentRepository
+from simulator.lifecycle import ACTIONS
+from simulator.models import SimulatedPayment, SimulatedWebhook
 from tests.factories import ALICE
 from tests.simulator.conftest import new_payment
 
@@ -117,11 +119,11 @@ def test_simulator_pages_are_not_found_with_debug_off(
     payment = new_payment(repo)
     settings.DEBUG = False
     assert client.get(link_path(payment.payment_link_url)).status_code == 404
-    assert (
-        client.post(reverse("simulator:authorise", args=[payment.payment_link_id])).status_code
-        == 404
-    )
+    for action in sorted(ACTIONS):
+        url = reverse(f"simulator:{action}", args=[payment.payment_link_id])
+        assert client.post(url, {"failure_reason": "provider_error"}).status_code == 404, action
     assert client.get(reverse("simulator:jwks")).status_code == 404
+    assert not SimulatedPayment.objects.exists() and not SimulatedWebhook.objects.exists()
 
 
 def test_simulator_pages_are_not_found_in_sandbox_mode(client: Client, db: None) -> None:
