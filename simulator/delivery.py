@@ -16,12 +16,17 @@ from django.conf import settings
 from django.urls import reverse
 
 from payments.domain import format_timestamp, utc_now
-from payments.services import WebhookResult, webhook_receive
+from payments.errors import RepositoryError
+from payments.services import WebhookResult as WebhookResult
+from payments.services import webhook_receive as webhook_receive
 from simulator import keys
+
+EVENT_VERSION = 1
 
 
 def signed_request(event: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
-    """The path, headers and body TrueLayer would send for `event`."""
+    """The path, headers and body TrueLayer would send for `event`, with
+    `X-TL-Webhook-Timestamp` set to now (a redelivery is stamped when it is sent)."""
     path = reverse("payments:webhook")
     body = json.dumps(event, separators=(",", ":")).encode()
     headers = {
@@ -40,11 +45,32 @@ def signed_request(event: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
     return path, {**headers, "Tl-Signature": signature}, body
 
 
-def deliver(event_type: str, **fields: Any) -> WebhookResult:
-    """Send one event (a fresh `event_id`, TrueLayer's field names) through the real handler."""
-    event = {"type": event_type, "event_version": 1, "event_id": str(uuid.uuid4()), **fields}
+def new_event(event_type: str, **fields: Any) -> dict[str, Any]:
+    """An event body as TrueLayer shapes it: `type`, `event_version`, a fresh `event_id`, then
+    the event's own fields."""
+    return {
+        "type": event_type,
+        "event_version": EVENT_VERSION,
+        "event_id": str(uuid.uuid4()),
+        **fields,
+    }
+
+
+def deliver_event(event: dict[str, Any]) -> WebhookResult:
+    """Sign `event` as it is and hand it to the real webhook handler. Delivering the same
+    event twice sends the same `event_id` twice, as TrueLayer's retries do."""
     path, headers, body = signed_request(event)
-    return webhook_receive(method="POST", path=path, headers=headers, body=body)
+    try:
+        return webhook_receive(method="POST", path=path, headers=headers, body=body)
+    except RepositoryError as error:
+        # What the endpoint answers then (DependencyErrorMiddleware): TrueLayer would retry.
+        return WebhookResult(503, f"DynamoDB unavailable: {error}")
+
+
+def deliver(event_type: str, **fields: Any) -> WebhookResult:
+    """Send one new event (a fresh `event_id`, TrueLayer's field names) through the real
+    handler."""
+    return deliver_event(new_event(event_type, **fields))
 
 
 def now_text() -> str:

@@ -13,7 +13,22 @@ from django.urls import reverse
 
 from payments.truelayer.client import TrueLayerError
 from payments.truelayer.provider import CreatedLink, PaymentLinkRequest
-from simulator.models import SimulatedLink, SimulatedPayment
+from simulator.lifecycle import (
+    SCHEMES,
+    expire_if_due,
+    link_request,
+    link_status,
+    payment_source,
+    stamp,
+)
+from simulator.models import (
+    EXECUTED,
+    FAILED,
+    LINK_DISABLED,
+    SETTLED,
+    SimulatedLink,
+    SimulatedPayment,
+)
 
 MERCHANT_ACCOUNT_ID = "simulator-merchant-account"
 
@@ -30,20 +45,82 @@ def _not_found(what: str) -> TrueLayerError:
 
 
 def payment_json(payment: SimulatedPayment) -> dict[str, Any]:
-    body = json.loads(payment.link.request_body)
-    config = body["payment_configuration"]
+    """One attempt as `GET /v3/payments/{id}` answers: TrueLayer's field names, times only
+    once they happened, failure stage and reason only when failed."""
+    config = link_request(payment.link)["payment_configuration"]
+    method: dict[str, Any] = {
+        "type": "bank_transfer",
+        "provider_selection": {"type": "user_selected"},
+    }
+    if payment.provider_id:
+        method["provider_selection"]["provider_id"] = payment.provider_id
+        method["provider_selection"]["scheme_id"] = SCHEMES.get(config["currency"], "")
+    beneficiary = config.get("payment_method", {}).get("beneficiary")
+    if beneficiary:
+        method["beneficiary"] = beneficiary
     answer: dict[str, Any] = {
         "id": payment.payment_id,
         "status": payment.status,
         "amount_in_minor": config["amount_in_minor"],
         "currency": config["currency"],
-        "created_at": payment.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": stamp(payment.created_at),
+        "payment_method": method,
         "metadata": config.get("metadata", {}),
     }
-    if payment.failure_reason:
+    if "user" in config:
+        answer["user"] = {"id": config["user"].get("id", "")}
+    for name in (
+        "authorized_at",
+        "executed_at",
+        "settled_at",
+        "failed_at",
+        "creditable_at",
+        "settlement_stalled_at",
+        "reversed_at",
+    ):
+        moment = getattr(payment, name)
+        if moment is not None:
+            answer[name] = stamp(moment)
+    if payment.status == FAILED:
         answer["failure_stage"] = payment.failure_stage
         answer["failure_reason"] = payment.failure_reason
+    if payment.reversal_reason:
+        answer["reversal_reason"] = payment.reversal_reason
+    if payment.status in (EXECUTED, SETTLED) or payment.executed_at is not None:
+        answer["payment_source"] = payment_source(payment)
     return answer
+
+
+def link_json(link: SimulatedLink) -> dict[str, Any]:
+    """The link as `GET /v3/payment-links/{id}` answers: `disabled_reason` and `disabled_at`
+    only once it is disabled."""
+    body = link_request(link)
+    answer: dict[str, Any] = {
+        "id": link.link_id,
+        "type": body.get("type", "single_payment"),
+        "uri": link_uri(link.link_id),
+        "reference": body.get("reference", ""),
+        "status": link_status(link),
+        "created_at": stamp(link.created_at),
+        "expires_at": body.get("expires_at") or stamp(link.expires_at),
+        "payment_configuration": body["payment_configuration"],
+    }
+    if body.get("return_uri"):
+        answer["return_uri"] = body["return_uri"]
+    if link.status == LINK_DISABLED:
+        answer["disabled_reason"] = link.disabled_reason
+        answer["disabled_at"] = stamp(link.disabled_at)
+    return answer
+
+
+def _read_link(link_id: str) -> SimulatedLink:
+    """The link, expired first if its time has passed (lazily: the simulator has no clock)."""
+    with transaction.atomic():
+        link = SimulatedLink.objects.select_for_update().filter(link_id=link_id).first()
+        if link is None:
+            raise _not_found("payment link")
+        expire_if_due(link)
+    return link
 
 
 class SimulatorProvider:
@@ -61,11 +138,16 @@ class SimulatorProvider:
             sort_keys=True,
         )
         key = request.idempotency_key
+        expires_at = request.expires_at
         try:
             with transaction.atomic():
                 link, _ = SimulatedLink.objects.get_or_create(
                     idempotency_key=key,
-                    defaults={"link_id": f"sim-link-{uuid.uuid4()}", "request_body": body},
+                    defaults={
+                        "link_id": f"sim-link-{uuid.uuid4()}",
+                        "request_body": body,
+                        "expires_at": expires_at,
+                    },
                 )
         except IntegrityError:  # a concurrent retry created it first
             link = SimulatedLink.objects.get(idempotency_key=key)
@@ -80,19 +162,11 @@ class SimulatorProvider:
         return CreatedLink(link_id=link.link_id, uri=uri, raw={"id": link.link_id, "uri": uri})
 
     def get_payment_link(self, link_id: str) -> dict[str, Any]:
-        link = SimulatedLink.objects.filter(link_id=link_id).first()
-        if link is None:
-            raise _not_found("payment link")
-        answer: dict[str, Any] = {"id": link.link_id, "status": link.status}
-        if link.disablement_reason:
-            answer["disablement_reason"] = link.disablement_reason
-        return answer
+        return link_json(_read_link(link_id))
 
     def list_link_payments(self, link_id: str) -> list[dict[str, Any]]:
-        if not SimulatedLink.objects.filter(link_id=link_id).exists():
-            raise _not_found("payment link")
-        payments = SimulatedPayment.objects.filter(link_id=link_id).select_related("link")
-        return [payment_json(p) for p in payments.order_by("created_at")]
+        link = _read_link(link_id)
+        return [payment_json(p) for p in link.payments.select_related("link")]
 
     def get_payment(self, truelayer_payment_id: str) -> dict[str, Any]:
         payment = (
@@ -102,4 +176,5 @@ class SimulatorProvider:
         )
         if payment is None:
             raise _not_found("payment")
+        expire_if_due(payment.link)
         return payment_json(payment)

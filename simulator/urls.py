@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from simulator import views
+from simulator import lifecycle, views
 
 app_name = "simulator"
 urlpatterns: list[URLPattern] = [
     path(".well-known/jwks", views.jwks, name="jwks"),
     path("pay/<str:link_id>/", views.pay, name="pay"),
-    path("pay/<str:link_id>/authorise/", views.authorise, name="authorise"),
-    path("pay/<str:link_id>/fail/", views.fail, name="fail"),
-    path("pay/<str:link_id>/settle/", views.settle, name="settle"),
-    path("pay/<str:link_id>/expire/", views.expire, name="expire"),
+    # One URL per action (named as the action), all served by `views.act`.
+    *(
+        path(f"pay/<str:link_id>/{action}/", views.act, {"action": action}, name=action)
+        for action in sorted(lifecycle.ACTIONS)
+    ),
 ]

@@ -1,11 +1,12 @@
 """The simulator's hosted payment page (what the payer sees instead of TrueLayer's) and its
-JWKS. Every view answers 404 unless the simulator is on (TRUELAYER_MODE=simulator, DEBUG on)."""
+JWKS. Every view answers 404 unless the simulator is on (TRUELAYER_MODE=simulator, DEBUG on).
+
+The page is one form: the delivery options and the choices (bank, failure reason, ...) sit
+once at the top, and each action is a button that posts them to its own URL."""
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
 
@@ -13,26 +14,24 @@ from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from payments.domain import from_minor_units
-from simulator import keys
-from simulator.delivery import deliver, now_text
-from simulator.models import SimulatedLink, SimulatedPayment
+from simulator import keys, lifecycle
+from simulator.models import (
+    EXECUTED,
+    IN_PROGRESS,
+    LINK_ENABLED,
+    SETTLED,
+    SUCCEEDED,
+    SimulatedLink,
+    SimulatedWebhook,
+)
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
-
-# TrueLayer's documented failure reasons a payer can cause (unknown ones are stored as given).
-FAILURE_REASONS = [
-    ("authorization_failed", "The bank refused the authorisation"),
-    ("user_canceled_at_provider", "The payer cancelled at the bank"),
-    ("provider_rejected", "The bank rejected the payment"),
-    ("insufficient_funds", "Not enough money in the account"),
-    ("provider_error", "The bank had an error"),
-    ("expired", "The payer took too long"),
-]
 
 
 def simulator_enabled() -> bool:
@@ -59,140 +58,124 @@ def jwks(request: HttpRequest) -> HttpResponse:
     return JsonResponse(keys.public_jwks())
 
 
+def _get_link(link_id: str) -> SimulatedLink:
+    with transaction.atomic():
+        link = SimulatedLink.objects.select_for_update().filter(link_id=link_id).first()
+        if link is None:
+            raise Http404("No such payment link in the simulator.")
+        lifecycle.expire_if_due(link)
+    return link
+
+
+def _attempt_row(attempt: Any) -> dict[str, Any]:
+    """One line of the attempts table, with the buttons its state allows."""
+    status = attempt.status
+    buttons: list[tuple[str, str]] = []
+    if status == "authorization_required":
+        buttons.append(("bank", "Go to the bank (authorizing)"))
+    if status in IN_PROGRESS:
+        buttons += [
+            ("authorise", "Authorise payment"),
+            ("fail", "Fail payment"),
+            ("abandon", "Abandon at the bank (fails as expired)"),
+        ]
+    if status == EXECUTED:
+        buttons += [
+            ("settle", "Settle (money reaches the merchant account)"),
+            ("fail_verification", "Fail verification (executed → failed)"),
+        ]
+        if attempt.settlement_stalled_at is None:
+            buttons.append(("stall", "Stall settlement"))
+    if status in (EXECUTED, SETTLED) and attempt.creditable_at is None:
+        buttons.append(("creditable", "Mark creditable"))
+    if status == SETTLED and attempt.reversed_at is None:
+        buttons.append(("reverse", "Reverse (money goes back)"))
+    urls = [
+        (reverse(f"simulator:{name}", args=[attempt.link_id]), label) for name, label in buttons
+    ]
+    facts = [
+        label
+        for label, moment in (
+            ("creditable", attempt.creditable_at),
+            ("settlement stalled", attempt.settlement_stalled_at),
+            (f"reversed ({attempt.reversal_reason})", attempt.reversed_at),
+        )
+        if moment is not None
+    ]
+    return {"attempt": attempt, "buttons": urls, "facts": facts}
+
+
 @require_GET
 @_only_when_enabled
 def pay(request: HttpRequest, link_id: str) -> HttpResponse:
-    """The hosted payment page: amount, reference, and what the payer can do."""
-    link = get_object_or_404(SimulatedLink, link_id=link_id)
-    body: dict[str, Any] = json.loads(link.request_body)
+    """The hosted payment page: amount, reference, the link's attempts, what the payer (and
+    the bank) can do next, and every webhook sent about this link."""
+    link = _get_link(link_id)
+    body = lifecycle.link_request(link)
     config = body["payment_configuration"]
-    payment = link.payments.order_by("-created_at").first()
+    attempts = list(link.payments.all())
+    paid = any(a.status in SUCCEEDED for a in attempts)
     context = {
         "link": link,
-        "payment": payment,
+        "link_status": lifecycle.link_status(link),
+        "attempts": [_attempt_row(a) for a in attempts],
+        "webhooks": list(link.webhooks.all()),
+        "held": link.webhooks.filter(outcome__in=SimulatedWebhook.PENDING).count(),
         "amount": from_minor_units(int(config["amount_in_minor"]), config["currency"]),
         "currency": config["currency"],
         "reference": body.get("reference", ""),
         "expires_at": body.get("expires_at", ""),
         "return_uri": body.get("return_uri", ""),
-        "failure_reasons": FAILURE_REASONS,
-        "can_pay": link.status == "enabled" and payment is None,
-        "can_settle": payment is not None and payment.status == "executed",
+        "providers": lifecycle.PROVIDERS.get(config["currency"], []),
+        "failure_reasons": lifecycle.FAILURE_REASONS,
+        "reversal_reasons": lifecycle.REVERSAL_REASONS,
+        "delivery_choices": lifecycle.DELIVERY_CHOICES,
+        "can_pay": link.status == LINK_ENABLED and lifecycle.open_attempt(link) is None,
+        "can_expire": link.status == LINK_ENABLED and not paid,
+        "can_report_expiry": link.disabled_reason == lifecycle.DISABLED_EXPIRED
+        and not link.webhooks.filter(event_type="payment_link_disabled").exists(),
     }
     return render(request, "simulator/pay.html", context)
 
 
-def _report(request: HttpRequest, event_type: str, result: Any) -> None:
-    if 200 <= result.status < 300:
-        messages.success(request, f"Webhook {event_type} delivered ({result.status}).")
-    else:
-        logger.error("simulator webhook %s refused: %s", event_type, result.message)
-        messages.error(request, f"Webhook {event_type} refused ({result.status}): {result.message}")
-
-
-def _start_payment(request: HttpRequest, link: SimulatedLink) -> SimulatedPayment | None:
-    with transaction.atomic():
-        locked = SimulatedLink.objects.select_for_update().get(pk=link.pk)
-        if locked.status != "enabled" or locked.payments.exists():
-            messages.error(request, "This link cannot be paid any more.")
-            return None
-        payment = SimulatedPayment.objects.create(payment_id=f"sim-pay-{uuid.uuid4()}", link=locked)
-    created = deliver(
-        "payment_link_payment_created",
-        payment_link_id=link.link_id,
-        payment={"id": payment.payment_id, "status": payment.status},
-    )
-    _report(request, "payment_link_payment_created", created)
-    return payment
-
-
-def _move(request: HttpRequest, payment: SimulatedPayment, event_type: str, **fields: Any) -> None:
-    result = deliver(event_type, payment_id=payment.payment_id, payment_source={}, **fields)
-    _report(request, event_type, result)
-
-
 @require_POST
 @_only_when_enabled
-def authorise(request: HttpRequest, link_id: str) -> HttpResponse:
-    """The payer authorises at their bank: authorized, then executed (link disabled: paid)."""
-    link = get_object_or_404(SimulatedLink, link_id=link_id)
-    payment = _start_payment(request, link)
-    if payment is not None:
-        for status, event_type, stamp in (
-            ("authorized", "payment_authorized", "authorized_at"),
-            ("executed", "payment_executed", "executed_at"),
-        ):
-            payment.status = status
-            payment.save(update_fields=["status", "updated_at"])
-            _move(request, payment, event_type, **{stamp: now_text()})
-        _disable_link(request, link, "payment_completed")
+def act(request: HttpRequest, link_id: str, action: str) -> HttpResponse:
+    """Run one payer or bank action on the link and report each webhook and the dashboard's
+    answer to it. A refused action changes nothing and says why."""
+    form = {key: request.POST.get(key, "") for key in request.POST}
+    try:
+        sent = lifecycle.perform(link_id, action, form)
+    except SimulatedLink.DoesNotExist:
+        raise Http404("No such payment link in the simulator.") from None
+    except lifecycle.ActionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        if not sent:
+            messages.info(request, "Done: TrueLayer sends no webhook for this step.")
+        for item in sent:
+            _report(request, item)
     return redirect("simulator:pay", link_id=link_id)
 
 
-@require_POST
-@_only_when_enabled
-def settle(request: HttpRequest, link_id: str) -> HttpResponse:
-    """The money arrives in the merchant account: settled."""
-    link = get_object_or_404(SimulatedLink, link_id=link_id)
-    payment = link.payments.filter(status="executed").first()
-    if payment is None:
-        messages.error(request, "Only an executed payment can settle.")
-    else:
-        payment.status = "settled"
-        payment.save(update_fields=["status", "updated_at"])
-        _move(request, payment, "payment_settled", settled_at=now_text())
-    return redirect("simulator:pay", link_id=link_id)
-
-
-@require_POST
-@_only_when_enabled
-def fail(request: HttpRequest, link_id: str) -> HttpResponse:
-    """The payment fails during authorisation, with the reason the payer picked."""
-    link = get_object_or_404(SimulatedLink, link_id=link_id)
-    reasons = dict(FAILURE_REASONS)
-    reason = request.POST.get("failure_reason", "")
-    if reason not in reasons:
-        messages.error(request, "Pick a failure reason.")
-        return redirect("simulator:pay", link_id=link_id)
-    payment = _start_payment(request, link)
-    if payment is not None:
-        payment.status, payment.failure_stage, payment.failure_reason = (
-            "failed",
-            "authorizing",
-            reason,
-        )
-        payment.save()
-        _move(
+def _report(request: HttpRequest, sent: lifecycle.Sent) -> None:
+    what = f"Webhook {sent.event_type} ({sent.event_id[:8]})"
+    if sent.outcome == SimulatedWebhook.LOST:
+        messages.warning(
             request,
-            payment,
-            "payment_failed",
-            failed_at=now_text(),
-            failure_stage="authorizing",
-            failure_reason=reason,
+            f"{what} lost on purpose: not delivered. The dashboard can learn it only by "
+            "asking the simulator's API.",
         )
-    return redirect("simulator:pay", link_id=link_id)
-
-
-def _disable_link(request: HttpRequest, link: SimulatedLink, reason: str) -> None:
-    """Disable the link as TrueLayer would, and deliver its payment_link_disabled webhook."""
-    link.status, link.disablement_reason = "disabled", reason
-    link.save(update_fields=["status", "disablement_reason"])
-    result = deliver(
-        "payment_link_disabled",
-        payment_link_id=link.link_id,
-        disabled_at=now_text(),
-        disablement_reason=reason,
-    )
-    _report(request, "payment_link_disabled", result)
-
-
-@require_POST
-@_only_when_enabled
-def expire(request: HttpRequest, link_id: str) -> HttpResponse:
-    """The link expires before anyone pays: payment_link_disabled with no payment."""
-    link = get_object_or_404(SimulatedLink, link_id=link_id)
-    if link.status != "enabled" or link.payments.exists():
-        messages.error(request, "Only an unpaid, enabled link can expire.")
-        return redirect("simulator:pay", link_id=link_id)
-    _disable_link(request, link, "expired")
-    return redirect("simulator:pay", link_id=link_id)
+    elif sent.outcome == SimulatedWebhook.HELD:
+        messages.info(request, f"{what} held back: delivered after the next action's webhooks.")
+    elif sent.status is not None and 200 <= sent.status < 300:
+        messages.success(
+            request, f"{what} delivered; the dashboard answered {sent.status} {sent.message}."
+        )
+    else:
+        logger.error("simulator webhook %s refused: %s", sent.event_type, sent.message)
+        messages.error(
+            request,
+            f"{what} refused ({sent.status}): {sent.message}. TrueLayer retries: it is sent "
+            'again after the next action, or with "Deliver held webhooks now".',
+        )

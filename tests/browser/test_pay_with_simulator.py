@@ -51,6 +51,7 @@ def test_create_pay_on_the_simulator_and_see_it_executed(
     expect(page.get_by_test_id("simulator-banner")).to_contain_text("SIMULATOR")
     expect(page.get_by_test_id("amount")).to_contain_text("42.10 GBP")
     expect(page.get_by_test_id("reference")).to_have_text("BROWSER-1")
+    page.get_by_role("button", name="Pay now").click()
     page.get_by_role("button", name="Authorise payment").click()
     expect(page.get_by_test_id("payment-status")).to_have_text("executed")
 

@@ -3,23 +3,18 @@ through the real verifier and handler. Only in simulator mode with DEBUG on."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from payments import dynamo, services
-from payments.domain import Payment, PaymentStatus
+from payments.domain import PaymentStatus
 from payments.dynamo import Dynamo
+from simulator.lifecycle import ACTIONS
+from simulator.models import SimulatedPayment, SimulatedWebhook
 from tests.factories import ALICE
-
-
-def new_payment(repo: Dynamo, reference: str = "INV-SIM") -> Payment:
-    return services.payment_create(
-        user_id=ALICE, amount=Decimal("25.00"), currency="EUR", reference=reference, db=repo
-    )
+from tests.simulator.conftest import new_payment
 
 
 def link_path(url: str) -> str:
@@ -45,7 +40,10 @@ def test_authorising_delivers_signed_webhooks_that_execute_the_payment(
     payment = new_payment(repo)
     link_id = payment.payment_link_id
 
-    response = client.post(reverse("simulator:authorise", args=[link_id]), follow=True)
+    # payment_authorized is opt-in at TrueLayer: this payer's app has it switched on.
+    response = client.post(
+        reverse("simulator:authorise", args=[link_id]), {"send_authorized": "1"}, follow=True
+    )
 
     assert "refused" not in response.content.decode()
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
@@ -53,28 +51,44 @@ def test_authorising_delivers_signed_webhooks_that_execute_the_payment(
     assert stored.status is PaymentStatus.EXECUTED
     assert stored.truelayer_payment_id.startswith("sim-pay-")
     assert [h.source for h in stored.history][1:] == [
-        "webhook payment_link_payment_created",
-        "webhook payment_authorized",
-        "webhook payment_executed",
+        "TrueLayer webhook (payment_link_payment_created)",
+        "TrueLayer webhook (payment_authorized)",
+        "TrueLayer webhook (payment_executed)",
+        "TrueLayer webhook (payment_link_disabled)",
     ]
+    assert stored.lifecycle.link.disabled_reason == "fulfilled"
 
     client.post(reverse("simulator:settle", args=[link_id]))
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None and stored.status is PaymentStatus.SETTLED
 
 
-def test_failing_with_a_reason_fails_the_payment_with_that_reason(
+def test_a_failed_attempt_leaves_the_link_open_and_a_second_attempt_can_pay(
     repo: Dynamo, simulator_on: None, client: Client
 ) -> None:
     payment = new_payment(repo)
-    client.post(
-        reverse("simulator:fail", args=[payment.payment_link_id]),
-        {"failure_reason": "insufficient_funds"},
-    )
+    link_id = payment.payment_link_id
+    client.post(reverse("simulator:fail", args=[link_id]), {"failure_reason": "insufficient_funds"})
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
-    assert stored.status is PaymentStatus.FAILED
+    assert stored.status is PaymentStatus.ATTEMPT_FAILED  # the payer can try again
     assert stored.failure_reason == "insufficient_funds"
+
+    client.post(reverse("simulator:authorise", args=[link_id]))
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None and stored.status is PaymentStatus.EXECUTED
+    assert [a.status.value for a in stored.attempts] == ["failed", "executed"]
+
+
+def test_a_failed_attempt_then_the_link_expiring_fails_the_payment(
+    repo: Dynamo, simulator_on: None, client: Client
+) -> None:
+    payment = new_payment(repo)
+    link_id = payment.payment_link_id
+    client.post(reverse("simulator:fail", args=[link_id]), {"failure_reason": "provider_error"})
+    client.post(reverse("simulator:expire", args=[link_id]))
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None and stored.status is PaymentStatus.FAILED
 
 
 def test_expiring_the_link_marks_the_payment_expired(
@@ -98,11 +112,11 @@ def test_refresh_status_asks_the_simulator_and_applies_what_it_says(
 
     refreshed = services.payment_refresh_status(
         user_id=ALICE, payment_id=payment.payment_id, db=repo
-    )
+    ).payment
 
     assert refreshed.status is PaymentStatus.EXECUTED
     assert refreshed.truelayer_payment_id.startswith("sim-pay-")
-    assert refreshed.history[-1].source == "refresh from TrueLayer"
+    assert refreshed.history[-1].source == services.REFRESH_SOURCE
 
 
 def test_same_payment_gets_the_same_simulated_link_on_retry(
@@ -122,11 +136,11 @@ def test_simulator_pages_are_not_found_with_debug_off(
     payment = new_payment(repo)
     settings.DEBUG = False
     assert client.get(link_path(payment.payment_link_url)).status_code == 404
-    assert (
-        client.post(reverse("simulator:authorise", args=[payment.payment_link_id])).status_code
-        == 404
-    )
+    for action in sorted(ACTIONS):
+        url = reverse(f"simulator:{action}", args=[payment.payment_link_id])
+        assert client.post(url, {"failure_reason": "provider_error"}).status_code == 404, action
     assert client.get(reverse("simulator:jwks")).status_code == 404
+    assert not SimulatedPayment.objects.exists() and not SimulatedWebhook.objects.exists()
 
 
 def test_simulator_pages_are_not_found_in_sandbox_mode(client: Client, db: None) -> None:
