@@ -58,3 +58,55 @@ def test_create_pay_on_the_simulator_and_see_it_executed(
     page.goto(f"{live_app}/")
     row = page.locator("tr", has_text="BROWSER-1")
     expect(row).to_contain_text("Executed")
+
+
+def test_a_failed_attempt_then_a_paid_second_shows_both_attempts_and_executed(
+    page: Page,
+    live_app: str,
+    settings: SettingsWrapper,
+    transactional_db: None,
+    simulator_on: None,
+) -> None:
+    settings.TRUELAYER_SIMULATOR_BASE_URL = live_app
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    client = Client()
+    sign_in(client, ALICE)
+    page.context.add_cookies(
+        [
+            {
+                "name": django_settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                "url": live_app,
+            }
+        ]
+    )
+    page.goto(f"{live_app}/payments/new/")
+    page.get_by_label("Amount").fill("18.00")
+    page.get_by_label("Reference").fill("TWO-TRIES")
+    page.get_by_role("button", name="Create payment link").click()
+    expect(page).to_have_url(re.compile(r"/payments/[0-9A-Z]{26}/$"))
+    detail_url = page.url
+    link = page.locator("#payment-link").input_value()
+
+    page.goto(link)
+    page.get_by_role("button", name="Pay now").click()
+    page.get_by_role("button", name="Fail payment").click()
+    expect(page.get_by_test_id("payment-status").first).to_have_text("failed")
+
+    page.goto(detail_url)
+    expect(page.locator("#status-panel")).to_contain_text("Attempt failed")
+    expect(page.locator("#status-panel")).to_contain_text("the payer can try again")
+
+    page.goto(link)
+    page.get_by_role("button", name="Pay now").click()
+    page.get_by_role("button", name="Authorise payment").click()
+
+    page.goto(detail_url)
+    panel = page.locator("#status-panel")
+    expect(panel).to_contain_text("Executed")
+    expect(panel.get_by_test_id("attempt")).to_have_count(2)
+    expect(panel.get_by_test_id("attempt").nth(0)).to_contain_text("Failed")
+    expect(panel.get_by_test_id("attempt").nth(1)).to_contain_text("Executed")
+    page.get_by_text("Webhooks received").click()
+    expect(page.get_by_test_id("webhook-log")).to_contain_text("payment_executed")
