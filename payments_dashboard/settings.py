@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the load balancer's /healthz skips the host check, https redirect and sessions.
+    "payments_dashboard.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,6 +153,8 @@ DYNAMODB_TABLE = env_str("DYNAMODB_TABLE", "Payments")
 DYNAMODB_META_TABLE = env_str("DYNAMODB_META_TABLE", f"{DYNAMODB_TABLE}Meta")
 # Per attempt (3 attempts): a hung database shows its error page within seconds.
 DYNAMODB_TIMEOUT_SECONDS = env_int("DYNAMODB_TIMEOUT_SECONDS", 2)
+# /healthz answers 503 when Django's database or DynamoDB has not answered within this.
+HEALTHZ_TIMEOUT_SECONDS = env_int("HEALTHZ_TIMEOUT_SECONDS", 2)
 PAYMENTS_PAGE_SIZE = env_int("PAYMENTS_PAGE_SIZE", 25)
 # Items a reference/amount search may read per request before it answers with a cursor.
 PAYMENTS_SEARCH_BUDGET = env_int("PAYMENTS_SEARCH_BUDGET", 1000)
@@ -263,9 +267,22 @@ _truelayer_hosts = {
     "live": ("https://auth.truelayer.com", "https://api.truelayer.com"),
     "sandbox": ("https://auth.truelayer-sandbox.com", "https://api.truelayer-sandbox.com"),
 }
-TRUELAYER_AUTH_URL, TRUELAYER_API_URL = _truelayer_hosts.get(
+_default_auth_url, _default_api_url = _truelayer_hosts.get(
     TRUELAYER_MODE, _truelayer_hosts["sandbox"]
 )
+# Overrides for a local fake TrueLayer (the production-shape tests) or an egress proxy. With
+# debug off they must be https: the token and the client secret travel to them.
+TRUELAYER_AUTH_URL = env_str("TRUELAYER_AUTH_URL") or _default_auth_url
+TRUELAYER_API_URL = env_str("TRUELAYER_API_URL") or _default_api_url
+for _name, _url in (
+    ("TRUELAYER_AUTH_URL", TRUELAYER_AUTH_URL),
+    ("TRUELAYER_API_URL", TRUELAYER_API_URL),
+):
+    if not _url.startswith("https://") and not (DEBUG and _url.startswith("http://")):
+        raise SystemExit(
+            f"Refusing to start: {_name}={_url!r} must be an https:// URL "
+            "(http:// only with DJANGO_DEBUG on)."
+        )
 # Where TrueLayer sends the payer after paying (must be allowed in Console); optional.
 TRUELAYER_RETURN_URI = env_str("TRUELAYER_RETURN_URI")
 TRUELAYER_TIMEOUT_SECONDS = env_int("TRUELAYER_TIMEOUT_SECONDS", 10)
