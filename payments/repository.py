@@ -239,6 +239,8 @@ class PaymentRepository:
             description = self._wait_active(name, wait_seconds)
             if spec.ttl_attribute:
                 self._enable_ttl(name, spec.ttl_attribute)
+            if spec.point_in_time_recovery:
+                self._enable_point_in_time_recovery(name)
             return TableReport(name, created, [], [])
         description = self._wait_active(name, wait_seconds)
         problems, notes = spec.differences(description)
@@ -276,6 +278,15 @@ class PaymentRepository:
             )
         except ClientError as error:  # some local engines do not implement TTL
             logger.info("TTL not enabled on %s: %s", name, error)
+
+    def _enable_point_in_time_recovery(self, name: str) -> None:
+        try:
+            self._client.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        except ClientError as error:  # DynamoDB Local has no backups
+            logger.info("Point-in-time recovery not enabled on %s: %s", name, error)
 
     # --- writes -------------------------------------------------------------------------------
 
