@@ -13,7 +13,8 @@ session (the app builds its own sessions). Each call is attributed by its Python
 
 A transaction is authorised by IAM as its parts (`TransactWriteItems` -> `PutItem`,
 `UpdateItem`, `ConditionCheckItem` per table), so it is recorded that way. Tables are named
-logically (`payments`, `payments/index/<name>`, `meta`) from the settings of the moment.
+logically (`payments`, `payments/index/<name>`, `meta`): by the calling repository's own
+table names, or the settings' for code outside the repository (the health check).
 With pytest-xdist, workers send their records to the controller, which checks them all.
 """
 
@@ -59,62 +60,70 @@ def capture() -> Iterator[list[tuple[str, str, str]]]:
         _listeners.remove(calls)
 
 
-def _caller_kind() -> str | None:
+def _caller() -> tuple[str | None, dict[str, str]]:
+    """Who made the call ("app", "init" or None for the harness), and the logical names of the
+    tables of the repository that made it (it knows its own tables, whatever a test named
+    them)."""
     frame = sys._getframe(2)
     kind = None
+    tables: dict[str, str] = {}
     while frame is not None:
-        if frame.f_code.co_name in _INIT_FUNCTIONS and frame.f_code.co_filename.startswith(
-            _APP_PREFIXES
-        ):
-            return "init"
-        if kind is None and frame.f_code.co_filename.startswith(_APP_PREFIXES):
+        in_app = frame.f_code.co_filename.startswith(_APP_PREFIXES)
+        owner = frame.f_locals.get("self") if in_app else None
+        if not tables and isinstance(getattr(owner, "meta_table", None), str):
+            tables = {owner.table: "payments", owner.meta_table: "meta"}  # type: ignore[union-attr]
+        if in_app and frame.f_code.co_name in _INIT_FUNCTIONS:
+            return "init", tables
+        if kind is None and in_app:
             kind = "app"
         frame = frame.f_back
-    return kind
+    return kind, tables
 
 
-def _logical_table(name: str) -> str:
+def _logical_table(name: str, tables: dict[str, str]) -> str:
     from django.conf import settings
 
+    if name in tables:
+        return tables[name]
+    # Not through a repository (the health check): the tables of the settings.
     if name == getattr(settings, "DYNAMODB_META_TABLE", None):
         return "meta"
     if name == getattr(settings, "DYNAMODB_TABLE", None):
         return "payments"
-    # Tables a test made for itself (e.g. the two-server tests' own): by their name.
-    if "Meta" in name:
-        return "meta"
-    if "Payments" in name:
-        return "payments"
     return f"other:{name}"
 
 
-def _calls_of(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+def _calls_of(
+    operation: str, params: dict[str, Any], tables: dict[str, str]
+) -> list[tuple[str, str]]:
     if operation == "TransactWriteItems":
         calls = []
         for item in params.get("TransactItems", []):
             for part, action in _TRANSACT_PARTS.items():
                 if part in item:
-                    calls.append((f"dynamodb:{action}", _logical_table(item[part]["TableName"])))
+                    calls.append(
+                        (f"dynamodb:{action}", _logical_table(item[part]["TableName"], tables))
+                    )
         return calls
     if operation == "TransactGetItems":
         return [
-            ("dynamodb:GetItem", _logical_table(i["Get"]["TableName"]))
+            ("dynamodb:GetItem", _logical_table(i["Get"]["TableName"], tables))
             for i in params.get("TransactItems", [])
         ]
     table = params.get("TableName")
     if not isinstance(table, str):
         return [(f"dynamodb:{operation}", "*")]
-    resource = _logical_table(table)
+    resource = _logical_table(table, tables)
     if isinstance(params.get("IndexName"), str):
         resource += f"/index/{params['IndexName']}"
     return [(f"dynamodb:{operation}", resource)]
 
 
 def _before_parameter_build(model: Any, params: dict[str, Any], **_: Any) -> None:
-    kind = _caller_kind()
+    kind, tables = _caller()
     if kind is None:
         return
-    for action, resource in _calls_of(model.name, params):
+    for action, resource in _calls_of(model.name, params, tables):
         entry = (kind, action, resource)
         recorded.add(entry)
         for listener in _listeners:
