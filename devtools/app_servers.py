@@ -6,6 +6,11 @@ writes the others read. `prepare()` runs what an operator runs once per release 
 `createcachetable`, `init_dynamodb`); `start()` starts one server and returns when its
 `/healthz` answers 200.
 
+By hand (Auth0 and TrueLayer settings from this shell's environment; a throwaway PostgreSQL,
+an in-memory DynamoDB Local unless DYNAMODB_ENDPOINT_URL is set; Ctrl-C stops everything)::
+
+    python -m devtools.app_servers --servers 2
+
 The servers speak HTTPS themselves (`--certfile`/`--keyfile`): with debug off the session and
 CSRF cookies are `Secure`, so a client only sends them over HTTPS, as a browser behind a TLS
 load balancer does.
@@ -20,11 +25,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devtools.dynamodb_local import REPO_ROOT, free_port, spawn, stop_process
+from devtools.tls import TLSFiles
 
 GUNICORN_WORKERS = 1
 GUNICORN_THREADS = 2
@@ -32,15 +39,6 @@ GUNICORN_THREADS = 2
 
 class AppServerError(RuntimeError):
     """An app server (or a release step) could not start."""
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """A certificate for 127.0.0.1 and its key, and the CA that signed it (clients trust it)."""
-
-    cert: Path
-    key: Path
-    ca: Path
 
 
 @dataclass
@@ -173,3 +171,68 @@ def base_environment() -> dict[str, str]:
         "LOG_LEVEL",
     )
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """N app servers with the production settings of this shell's environment, on a throwaway
+    PostgreSQL and (unless DYNAMODB_ENDPOINT_URL is set) an in-memory DynamoDB Local."""
+    import argparse
+    import secrets
+    import tempfile
+
+    from devtools import dynamodb_local, postgres_local
+    from devtools.tls import make_tls
+
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.app_servers", description=main.__doc__
+    )
+    parser.add_argument("--servers", type=int, default=2, help="how many (default 2)")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="dashboard-servers-"))
+    stoppable: list[Any] = []
+    try:
+        postgres = postgres_local.start()
+        stoppable.append(postgres)
+        endpoint = os.environ.get("DYNAMODB_ENDPOINT_URL", "")
+        if not endpoint:
+            dynamodb = dynamodb_local.start_on_free_port(None, log_path=folder / "dynamodb.log")
+            stoppable.append(dynamodb)
+            endpoint = dynamodb.endpoint_url
+        tls = make_tls(folder / "tls")
+        ports = [free_port() for _ in range(args.servers)]
+        env = {
+            **os.environ,
+            **dynamodb_local.DUMMY_AWS_ENV,
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_CSRF_TRUSTED_ORIGINS": ",".join(f"https://127.0.0.1:{p}" for p in ports),
+            "DJANGO_STATIC_ROOT": str(folder / "static"),
+            "DATABASE_URL": postgres.url,
+            "DYNAMODB_ENDPOINT_URL": endpoint,
+        }
+        prepare(env)
+        for number, port in enumerate(ports, start=1):
+            server = start(f"{number}", env, tls, folder / f"server-{number}.log", port=port)
+            stoppable.append(server)
+            print(f"server {number}: {server.url}  (log {server.log_path})")
+        print(f"PostgreSQL: {postgres.url}\nDynamoDB: {endpoint}\nCA: {tls.ca}\nCtrl-C stops all.")
+        while all(s.running() for s in stoppable if isinstance(s, AppServer)):
+            time.sleep(1)
+        print("an app server stopped; see its log", file=sys.stderr)
+        return 1
+    except (AppServerError, postgres_local.PostgresError, dynamodb_local.DynamoDBLocalError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for part in reversed(stoppable):
+            part.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -32,13 +32,35 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from devtools.dynamodb_local import _die_with_parent, free_port, port_in_use
+from devtools.dynamodb_local import free_port, port_in_use
 
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
 SERVICE_USER = "postgres"
 DATABASE = "dashboard"
 ROLE = "dashboard"
+
+
+def _load_libc() -> Any:
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+# Loaded here, in the parent: after the switch to the `postgres` user the child may not be
+# allowed to read this Python's files (a root-owned pyenv), so it must import nothing.
+_LIBC = _load_libc() if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (after the user switch, so it sticks): SIGTERM when the
+    process that started it dies, so no postgres outlives a killed test run."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class PostgresError(RuntimeError):

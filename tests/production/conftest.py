@@ -20,15 +20,15 @@ import requests
 from django.conf import settings
 
 from devtools import app_servers, postgres_local
-from devtools.app_servers import AppServer, TLSFiles
+from devtools.app_servers import AppServer
 from devtools.dynamodb_local import DUMMY_AWS_ENV, free_port
+from devtools.tls import TLSFiles, make_tls
 from payments.repository import PaymentRepository, make_client
 from tests.conftest import skip_or_fail
 from tests.production.fake_providers import (
     AUTH0_CLIENT_ID,
     AUTH0_CLIENT_SECRET,
     FakeProviders,
-    make_tls,
     start_fakes,
 )
 
