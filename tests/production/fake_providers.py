@@ -57,6 +57,7 @@ class FakeProviders:
 
     port: int = 0
     token_lifetime: int = 3600
+    token_delay: float = 0.0  # seconds the token endpoint takes to answer
     lock: threading.Lock = field(default_factory=threading.Lock)
     token_requests: int = 0
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
@@ -180,6 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {"access_token": "at", "id_token": id_token, "token_type": "Bearer"},
             )
         if path == "/connect/token":  # TrueLayer
+            time.sleep(fake.token_delay)
             token = f"tl-token-{secrets.token_hex(8)}"
             with fake.lock:
                 fake.token_requests += 1

@@ -149,6 +149,31 @@ def test_the_truelayer_token_is_fetched_once_for_both_servers_and_once_after_it_
     assert stack.fake.refused == []
 
 
+def test_servers_starting_cold_at_the_same_moment_fetch_one_token(stack: Stack) -> None:
+    browser = signed_in(stack)
+    forms = [browser.new_payment_form(s, f"COLD-{s.name}", "3.00") for s in (stack.a, stack.b)]
+    stack.sql("DELETE FROM django_cache")
+    with stack.fake.lock:
+        stack.fake.token_requests = 0
+        stack.fake.token_delay = 1.0  # a slow sign-in service widens the race
+    barrier = threading.Barrier(2)
+
+    def submit(server: AppServer, form: dict[str, str]) -> int:
+        barrier.wait()
+        return browser.post(server, "/payments/new/", form).status_code
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            codes = list(pool.map(submit, [stack.a, stack.b], forms))
+    finally:
+        stack.fake.token_delay = 0.0
+
+    assert codes == [302, 302]
+    assert stack.fake.token_requests == 1
+    assert len(stack.fake.links_with_reference("COLD-A")) == 1
+    assert len(stack.fake.links_with_reference("COLD-B")) == 1
+
+
 def test_a_form_double_submitted_to_a_and_b_at_once_makes_one_payment(stack: Stack) -> None:
     browser = signed_in(stack)
     form = browser.new_payment_form(stack.a, "DOUBLE-CLICK", "30.00")
