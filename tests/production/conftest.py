@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
@@ -111,10 +112,9 @@ class Browser:
         started = self.post(start_on, "/login/auth0/", fields)
         assert started.status_code == 302, started.text[:500]
         assert started.headers["Location"].startswith(f"{self.stack.fake.url}/authorize?")
-        state = requests.utils.urlparse(started.headers["Location"]).query
-        params = dict(part.split("=", 1) for part in state.split("&"))
+        params = parse_qs(urlsplit(started.headers["Location"]).query)
         code = self.stack.fake.issue_code(sub)
-        return self.get(finish_on, f"/complete/auth0/?code={code}&state={params['state']}")
+        return self.get(finish_on, f"/complete/auth0/?code={code}&state={params['state'][0]}")
 
     def new_payment_form(self, server: AppServer, reference: str, amount: str) -> dict[str, str]:
         return {

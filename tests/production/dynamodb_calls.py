@@ -25,6 +25,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import botocore.session
@@ -36,7 +37,12 @@ _ROOT = Path(__file__).resolve().parents[2]
 _APP_PREFIXES = tuple(
     str(_ROOT / name) + "/" for name in ("payments", "accounts", "simulator", "payments_dashboard")
 )
-_INIT_FUNCTIONS = {"ensure_tables"}
+# What `init_dynamodb` runs (the repository's method; `tables_ensure` after the split into
+# payments/dynamo/), and the test helpers of the data layer that the product never calls.
+_INIT_FUNCTIONS = {"ensure_tables", "tables_ensure"}
+_HARNESS_FUNCTIONS = {"tables_drop"}
+# Where a call's table names are found: the repository (`self`) or the data layer's handle (`db`).
+_HANDLE_NAMES = ("self", "db")
 _TRANSACT_PARTS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -64,14 +70,19 @@ def _caller() -> tuple[str | None, dict[str, str]]:
     """Who made the call ("app", "init" or None for the harness), and the logical names of the
     tables of the repository that made it (it knows its own tables, whatever a test named
     them)."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     kind = None
     tables: dict[str, str] = {}
     while frame is not None:
         in_app = frame.f_code.co_filename.startswith(_APP_PREFIXES)
-        owner = frame.f_locals.get("self") if in_app else None
-        if not tables and isinstance(getattr(owner, "meta_table", None), str):
-            tables = {owner.table: "payments", owner.meta_table: "meta"}  # type: ignore[union-attr]
+        if in_app and not tables:
+            for name in _HANDLE_NAMES:
+                owner = frame.f_locals.get(name)
+                if isinstance(getattr(owner, "meta_table", None), str):
+                    tables = {owner.table: "payments", owner.meta_table: "meta"}  # type: ignore[union-attr]
+                    break
+        if in_app and frame.f_code.co_name in _HARNESS_FUNCTIONS:
+            return None, tables
         if in_app and frame.f_code.co_name in _INIT_FUNCTIONS:
             return "init", tables
         if kind is None and in_app:
@@ -119,7 +130,8 @@ def _calls_of(
     return [(f"dynamodb:{operation}", resource)]
 
 
-def _before_parameter_build(model: Any, params: dict[str, Any], **_: Any) -> None:
+def _before_parameter_build(**kwargs: Any) -> None:
+    model, params = kwargs["model"], kwargs["params"]
     kind, tables = _caller()
     if kind is None:
         return
@@ -173,7 +185,8 @@ def violations(calls: set[tuple[str, str, str]]) -> list[str]:
 def pytest_testnodedown(node: Any, error: Any) -> None:
     # xdist controller: collect what the worker recorded.
     for entry in json.loads(getattr(node, "workeroutput", {}).get("dynamodb_calls", "[]")):
-        recorded.add(tuple(entry))  # type: ignore[arg-type]
+        kind, action, resource = entry
+        recorded.add((str(kind), str(action), str(resource)))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -6,6 +6,7 @@ the cache) and one DynamoDB Local (payments); Auth0 and TrueLayer are local fake
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -229,6 +230,9 @@ def test_stopping_a_mid_traffic_loses_no_payment_and_no_event(stack: Stack) -> N
                 served_by_a.append(what)
         return result
 
+    def deliver_to(target: AppServer, delivery: Delivery) -> None:
+        deliver(stack, target, delivery)
+
     def one_payment(n: int) -> None:
         reference = f"TRAFFIC-{n:02d}"
         server = stack.a if n % 2 == 0 else stack.b
@@ -246,7 +250,7 @@ def test_stopping_a_mid_traffic_loses_no_payment_and_no_event(stack: Stack) -> N
         for k, delivery in enumerate(payer_pays(stack, payment.payment_link_id, f"tl-{reference}")):
             with_failover(
                 stack.b if (n + k) % 2 == 0 else stack.a,
-                lambda target, d=delivery: deliver(stack, target, d),
+                functools.partial(deliver_to, delivery=delivery),
                 f"webhook {k} of {reference}",
             )
         with lock:
