@@ -24,6 +24,7 @@ from devtools import app_servers, postgres_local
 from devtools.app_servers import AppServer
 from devtools.dynamodb_local import DUMMY_AWS_ENV, free_port
 from devtools.tls import TLSFiles, make_tls
+from payments.domain import Payment
 from payments.repository import PaymentRepository, make_client
 from tests.conftest import skip_or_fail
 from tests.production.fake_providers import (
@@ -51,6 +52,13 @@ class Stack:
 
     def browser(self) -> Browser:
         return Browser(self)
+
+    # What the servers stored, read straight from DynamoDB (the only data-layer calls here).
+    def payment(self, user_id: str, payment_id: str) -> Payment | None:
+        return self.repository.get_payment(user_id=user_id, payment_id=payment_id)
+
+    def payments_matching(self, user_id: str, text: str) -> list[Payment]:
+        return self.repository.search_payments(user_id=user_id, query=text).items
 
     def sql(self, query: str) -> list[tuple[Any, ...]]:
         """One statement on the app servers' shared PostgreSQL."""

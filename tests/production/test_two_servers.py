@@ -103,7 +103,7 @@ def deliver(stack: Stack, server: AppServer, delivery: Delivery) -> None:
 def test_a_payment_created_on_a_paid_by_a_webhook_to_b_shows_live_on_a(stack: Stack) -> None:
     browser = signed_in(stack)
     payment_id = create_payment(browser, stack.a, "TWO-SERVERS-1")
-    payment = stack.repository.get_payment(user_id=MERCHANT, payment_id=payment_id)
+    payment = stack.payment(MERCHANT, payment_id)
     assert payment is not None and payment.payment_link_id
     badge = browser.get(stack.a, f"/payments/{payment_id}/status/?shown=pending", headers=HTMX)
     assert badge.status_code == 204  # still pending: nothing to swap
@@ -114,7 +114,7 @@ def test_a_payment_created_on_a_paid_by_a_webhook_to_b_shows_live_on_a(stack: St
     badge = browser.get(stack.a, f"/payments/{payment_id}/status/?shown=pending", headers=HTMX)
     assert badge.status_code == 200
     assert "Executed" in badge.text
-    stored = stack.repository.get_payment(user_id=MERCHANT, payment_id=payment_id)
+    stored = stack.payment(MERCHANT, payment_id)
     assert stored is not None and stored.status is PaymentStatus.EXECUTED
 
 
@@ -199,8 +199,8 @@ def test_a_form_double_submitted_to_a_and_b_at_once_makes_one_payment(stack: Sta
     assert [a.status_code for a in answers] == [302, 302]
     locations = {a.headers["Location"] for a in answers}
     assert len(locations) == 1
-    found = stack.repository.search_payments(user_id=MERCHANT, query="DOUBLE-CLICK")
-    assert [p.payment_id for p in found.items] == [payment_id_from(locations.pop())]
+    found = stack.payments_matching(MERCHANT, "DOUBLE-CLICK")
+    assert [p.payment_id for p in found] == [payment_id_from(locations.pop())]
     assert len(stack.fake.links_with_reference("DOUBLE-CLICK")) == 1
 
 
@@ -244,7 +244,7 @@ def test_stopping_a_mid_traffic_loses_no_payment_and_no_event(stack: Stack) -> N
             return payment_id_from(answer.headers["Location"])
 
         payment_id = with_failover(server, submit, f"create {reference}")
-        payment = stack.repository.get_payment(user_id=merchant, payment_id=payment_id)
+        payment = stack.payment(merchant, payment_id)
         assert payment is not None and payment.payment_link_id
         # TrueLayer retries a delivery that got no answer; the load balancer sends it to B.
         for k, delivery in enumerate(payer_pays(stack, payment.payment_link_id, f"tl-{reference}")):
@@ -275,7 +275,7 @@ def test_stopping_a_mid_traffic_loses_no_payment_and_no_event(stack: Stack) -> N
     assert served_by_a and failovers  # A did serve, and then B took over
     assert len(set(done)) == total
     for n, payment_id in enumerate(sorted(done)):
-        payment = stack.repository.get_payment(user_id=merchant, payment_id=payment_id)
+        payment = stack.payment(merchant, payment_id)
         assert payment is not None
         assert payment.status is PaymentStatus.EXECUTED, (n, payment.status)
         statuses = [change.status for change in payment.history]
