@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup run test lint typecheck pytest browser-deps bench seed
+.PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench seed
 
 ## setup: create .venv and install requirements-dev.txt (again only when a requirements file changes)
 setup: $(STAMP)
@@ -22,7 +22,7 @@ run: setup
 
 ## test: ruff, mypy and the whole pytest suite (unit, DynamoDB Local, browser); runs all three
 ## even when one fails, so one run shows every problem, and fails if any failed
-test: setup browser-deps
+test: setup browser-deps postgres-deps
 	@status=0; \
 	$(MAKE) --no-print-directory lint || status=1; \
 	$(MAKE) --no-print-directory typecheck || status=1; \
@@ -48,6 +48,16 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' (browser tests are skipped without it, and fail in CI)."; \
+	fi
+
+## postgres-deps: Debian's postgresql for the two-server tests (installed when we are root)
+postgres-deps:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian postgresql for the two-server tests ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL is missing: run 'sudo apt-get install -y postgresql' (the two-server tests are skipped without it, and fail in CI)."; \
 	fi
 
 ## bench: data-layer (payments/dynamo) timings against DynamoDB Local

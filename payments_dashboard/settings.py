@@ -46,6 +46,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the load balancer's /healthz skips the host check, https redirect and sessions.
+    "payments_dashboard.health.HealthCheckMiddleware",
+    # Every log line of a request carries its id (X-Request-ID from the load balancer).
+    "payments_dashboard.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,7 +111,8 @@ MERCHANT_TIME_ZONE = env_str("MERCHANT_TIME_ZONE", "Europe/London")
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` puts the hashed files WhiteNoise serves with debug off.
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -137,8 +142,17 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "payments_dashboard.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
@@ -151,6 +165,8 @@ DYNAMODB_TABLE = env_str("DYNAMODB_TABLE", "Payments")
 DYNAMODB_META_TABLE = env_str("DYNAMODB_META_TABLE", f"{DYNAMODB_TABLE}Meta")
 # Per attempt (3 attempts): a hung database shows its error page within seconds.
 DYNAMODB_TIMEOUT_SECONDS = env_int("DYNAMODB_TIMEOUT_SECONDS", 2)
+# /healthz answers 503 when Django's database or DynamoDB has not answered within this.
+HEALTHZ_TIMEOUT_SECONDS = env_int("HEALTHZ_TIMEOUT_SECONDS", 2)
 PAYMENTS_PAGE_SIZE = env_int("PAYMENTS_PAGE_SIZE", 25)
 # Items a reference/amount search may read per request before it answers with a cursor.
 PAYMENTS_SEARCH_BUDGET = env_int("PAYMENTS_SEARCH_BUDGET", 1000)
@@ -263,9 +279,22 @@ _truelayer_hosts = {
     "live": ("https://auth.truelayer.com", "https://api.truelayer.com"),
     "sandbox": ("https://auth.truelayer-sandbox.com", "https://api.truelayer-sandbox.com"),
 }
-TRUELAYER_AUTH_URL, TRUELAYER_API_URL = _truelayer_hosts.get(
+_default_auth_url, _default_api_url = _truelayer_hosts.get(
     TRUELAYER_MODE, _truelayer_hosts["sandbox"]
 )
+# Overrides for a local fake TrueLayer (the production-shape tests) or an egress proxy. With
+# debug off they must be https: the token and the client secret travel to them.
+TRUELAYER_AUTH_URL = env_str("TRUELAYER_AUTH_URL") or _default_auth_url
+TRUELAYER_API_URL = env_str("TRUELAYER_API_URL") or _default_api_url
+for _name, _url in (
+    ("TRUELAYER_AUTH_URL", TRUELAYER_AUTH_URL),
+    ("TRUELAYER_API_URL", TRUELAYER_API_URL),
+):
+    if not _url.startswith("https://") and not (DEBUG and _url.startswith("http://")):
+        raise SystemExit(
+            f"Refusing to start: {_name}={_url!r} must be an https:// URL "
+            "(http:// only with DJANGO_DEBUG on)."
+        )
 # Where TrueLayer sends the payer after paying (must be allowed in Console); optional.
 TRUELAYER_RETURN_URI = env_str("TRUELAYER_RETURN_URI")
 TRUELAYER_TIMEOUT_SECONDS = env_int("TRUELAYER_TIMEOUT_SECONDS", 10)

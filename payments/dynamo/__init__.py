@@ -78,7 +78,7 @@ from payments.dynamo.payments import (
 from payments.dynamo.reconcile import open_due, open_postpone, reconcile_lease
 from payments.dynamo.search import SearchResult, payment_search
 from payments.dynamo.stats import stats_daily, stats_for_range
-from payments.dynamo.tables import TableReport, tables_drop, tables_ensure
+from payments.dynamo.tables import TableReport, tables_drop, tables_ensure, tables_ping
 
 __all__ = [
     "ATTEMPT",
@@ -124,4 +124,5 @@ __all__ = [
     "stats_for_range",
     "tables_drop",
     "tables_ensure",
+    "tables_ping",
 ]

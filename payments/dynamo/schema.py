@@ -67,6 +67,8 @@ class TableSpec:
     range_key: str
     indexes: tuple[IndexSpec, ...]
     ttl_attribute: str | None = None
+    # Continuous backups (restore to any second of the last 35 days): payments are money.
+    point_in_time_recovery: bool = True
 
     def attribute_names(self) -> list[str]:
         names = [self.hash_key, self.range_key]

@@ -9,7 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from payments.dynamo.client import Dynamo, TableExists, translate_errors
+from payments.dynamo.client import Dynamo, TableExists, get_item, translate_errors
+from payments.dynamo.items import serialize
 from payments.dynamo.schema import META_TABLE, PAYMENTS_TABLE, TableSpec
 from payments.errors import RepositoryError, TableMissing
 
@@ -31,6 +32,17 @@ def tables_ensure(db: Dynamo, *, wait_seconds: float = 300) -> list[TableReport]
         _ensure_table(db, db.table, PAYMENTS_TABLE, wait_seconds),
         _ensure_table(db, db.meta_table, META_TABLE, wait_seconds),
     ]
+
+
+def tables_ping(db: Dynamo) -> None:
+    """Both tables answer a read (the health check): a GetItem of a key that never exists —
+    the app's IAM policy allows it, and it proves credentials, tables and network. Raises
+    `payments.errors` exceptions."""
+    for table, key in (
+        (db.table, {"userId": "healthz", "paymentId": "healthz"}),
+        (db.meta_table, {"pk": "HEALTHZ", "sk": "-"}),
+    ):
+        get_item(db, None, table=table, key=serialize(key))
 
 
 def tables_drop(db: Dynamo) -> None:
@@ -58,6 +70,8 @@ def _ensure_table(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -
     description = _wait_active(db, name, wait_seconds)
     if spec.ttl_attribute:
         _enable_ttl(db, name, spec.ttl_attribute)  # an already enabled TTL is only logged
+    if spec.point_in_time_recovery:
+        _enable_point_in_time_recovery(db, name)
     if raced:
         problems, notes = spec.differences(description)
         return TableReport(name, False, problems, notes)
@@ -120,3 +134,14 @@ def _enable_ttl(db: Dynamo, name: str, attribute: str) -> None:
         )
     except ClientError as error:  # some local engines do not implement TTL
         logger.info("TTL not enabled on %s: %s", name, error)
+
+
+def _enable_point_in_time_recovery(db: Dynamo, name: str) -> None:
+    """Continuous backups (restore to any second of the last 35 days): payments are money."""
+    try:
+        db.client.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    except ClientError as error:  # DynamoDB Local has no backups
+        logger.info("Point-in-time recovery not enabled on %s: %s", name, error)

@@ -1,7 +1,8 @@
 """The TrueLayer HTTP client: the only code that speaks HTTP to TrueLayer.
 
 - Access token (client credentials) cached in Django's cache, which every app server shares,
-  until shortly before it expires; dropped and fetched again when the API answers 401.
+  until shortly before it expires; dropped and fetched again when the API answers 401. Only
+  one server fetches it at a time (a lock in the same cache); the others wait for its token.
 - Requests with a body are signed with `truelayer-signing` over the exact bytes sent, the path
   (with `/v3`) and the `Idempotency-Key`. Retries (network errors, 5xx, 409, 429) send the same
   key and the same bytes, so one logical operation never does anything twice.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 # Renew the token this long before TrueLayer says it expires (clock skew, slow requests).
 TOKEN_EXPIRY_MARGIN_SECONDS = 120
+# How often a server waiting for another server's token fetch looks for it.
+TOKEN_WAIT_POLL_SECONDS = 0.05
 _RETRY_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
 
 
@@ -270,6 +274,25 @@ class TrueLayerClient:
         token = cache.get(key)
         if isinstance(token, str) and token:
             return token
+        # One fetch for every app server: whoever adds the lock fetches, the others wait a
+        # moment for its token (the cache is the shared database). If it never comes (the
+        # fetcher failed or died), they fetch themselves rather than fail.
+        lock_key = f"{key}:fetching"
+        fetching = cache.add(lock_key, True, timeout=int(self.config.timeout) + 5)
+        if not fetching:
+            deadline = time.monotonic() + self.config.timeout
+            while time.monotonic() < deadline:
+                time.sleep(TOKEN_WAIT_POLL_SECONDS)
+                token = cache.get(key)
+                if isinstance(token, str) and token:
+                    return token
+        try:
+            return self._fetch_token(key)
+        finally:
+            if fetching:
+                cache.delete(lock_key)
+
+    def _fetch_token(self, key: str) -> str:
         try:
             response = self._session.post(
                 f"{self.config.auth_url}/connect/token",
