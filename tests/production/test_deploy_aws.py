@@ -20,6 +20,7 @@ ITEM_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",  # meta only: a parked webhook event, once applied
 }
 
 
@@ -88,6 +89,8 @@ def test_the_app_policy_grants_item_actions_only_on_its_tables_and_indexes() -> 
     assert {g.resource for g in grants} == {"payments", "payments/index/*", "meta"}
     # Indexes are read-only by nature; only Query is granted on them.
     assert {g.action for g in grants if "/index/" in g.resource} == {"dynamodb:Query"}
+    # Payments are never deleted by the app.
+    assert not aws_policy.allows(grants, "dynamodb:DeleteItem", "payments")
 
 
 def test_init_dynamodb_has_its_own_policy_and_the_app_cannot_change_tables() -> None:

@@ -37,7 +37,7 @@ def test_a_missing_table_makes_the_server_unhealthy(
     assert response.status_code == 503
     assert response.json()["checks"] == {
         "database": "ok",
-        "dynamodb": "failed (ResourceNotFoundException)",
+        "dynamodb": "failed (TableMissing)",  # the data layer names it in its own terms
     }
 
 
