@@ -182,6 +182,8 @@ def _server_env(
         # The app's `requests` (Auth0, TrueLayer) trust the fakes' test CA.
         "REQUESTS_CA_BUNDLE": str(tls.ca),
         "LOG_LEVEL": "INFO",
+        # Every open payment is due a check at once (the reconciliation test).
+        "RECONCILE_STALE_AFTER_MINUTES": "0",
     }
 
 

@@ -152,6 +152,14 @@ class _Handler(BaseHTTPRequestHandler):
             if items is None:
                 return self._problem(404, "Not Found")
             return self._reply(200, {"items": items})
+        if parts[:2] == ["v3", "payment-links"] and len(parts) == 3:
+            if not self._authorised():
+                return None
+            with fake.lock:
+                known = parts[2] in fake.links
+            if not known:
+                return self._problem(404, "Not Found")
+            return self._reply(200, {"id": parts[2], "status": "enabled"})
         if parts[:2] == ["v3", "payments"] and len(parts) == 3:
             if not self._authorised():
                 return None

@@ -204,6 +204,38 @@ def test_a_form_double_submitted_to_a_and_b_at_once_makes_one_payment(stack: Sta
     assert len(stack.fake.links_with_reference("DOUBLE-CLICK")) == 1
 
 
+def test_reconcile_on_both_servers_at_once_corrects_each_stale_payment_once(
+    stack: Stack,
+) -> None:
+    browser = signed_in(stack)
+    ids = [create_payment(browser, stack.a, f"STALE-{i}") for i in range(3)]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for i, payment_id in enumerate(ids):
+        payment = stack.payment(MERCHANT, payment_id)
+        assert payment is not None
+        # Paid at TrueLayer, every webhook lost: only reconciliation can tell us.
+        with stack.fake.lock:
+            stack.fake.links[payment.payment_link_id].attempts.append(
+                {"id": f"tl-stale-{i}", "status": "executed", "created_at": now}
+            )
+    barrier = threading.Barrier(2)
+
+    def run_on(_server: AppServer) -> str:
+        barrier.wait()
+        return stack.manage("reconcile_payments")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outputs = list(pool.map(run_on, [stack.a, stack.b]))
+
+    assert all("Checked" in output for output in outputs), outputs
+    for payment_id in ids:
+        stored = stack.payment(MERCHANT, payment_id)
+        assert stored is not None and stored.status is PaymentStatus.EXECUTED
+        corrections = [h for h in stored.history if h.source.startswith("Reconciliation")]
+        assert len(corrections) == 1, [(h.source, h.detail) for h in stored.history]
+        assert corrections[0].detail == "payment executed"
+
+
 # Keep last: it stops server A for the rest of this module.
 def test_stopping_a_mid_traffic_loses_no_payment_and_no_event(stack: Stack) -> None:
     merchant = "auth0|prod-shape-traffic"
