@@ -34,6 +34,8 @@ EVENT_STATUSES: Mapping[str, PaymentStatus] = {
 }
 # Where each event says when it happened.
 _EVENT_TIMES = ("authorized_at", "executed_at", "settled_at", "failed_at", "disabled_at")
+# TrueLayer's event ids are UUIDs; anything much longer is not one of its events.
+MAX_EVENT_ID_LENGTH = 128
 
 
 class PaymentNotFound(Exception):
@@ -159,10 +161,13 @@ def webhook_receive(
         return WebhookResult(rejected.status, rejected.reason)
     try:
         event = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         return WebhookResult(400, "The body is not JSON")
     if not isinstance(event, dict) or not isinstance(event.get("event_id"), str):
         return WebhookResult(400, "The event has no event_id")
+    if len(event["event_id"]) > MAX_EVENT_ID_LENGTH:
+        # Refused for good (4xx): a DynamoDB key can't hold it, and a 5xx would be retried.
+        return WebhookResult(400, f"The event_id is longer than {MAX_EVENT_ID_LENGTH} characters")
     if not isinstance(event.get("type"), str):
         return WebhookResult(400, "The event has no type")
     return webhook_event_apply(event=event, repo=repo)
@@ -287,9 +292,10 @@ def _event_time(event: Mapping[str, Any]) -> datetime | None:
         if isinstance(value, str) and value:
             try:
                 moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
+                # In UTC now: a time at the calendar's edge (9999-12-31T23:00-05:00) has none.
+                return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+            except (ValueError, OverflowError):
                 continue
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None
 
 

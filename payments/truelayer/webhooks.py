@@ -28,6 +28,9 @@ from payments.truelayer.client import TrueLayerClient, TrueLayerError
 logger = logging.getLogger(__name__)
 
 _REFETCH_PAUSE_SECONDS = 60
+# A real Tl-Signature is about 400 characters (a short JSON header and an ES512 signature); the
+# limit leaves room for a long jku while keeping a hostile header from reaching the JSON parser.
+MAX_SIGNATURE_LENGTH = 4096
 
 
 class SignatureRejected(Exception):
@@ -53,13 +56,16 @@ def _b64decode_strict(text: str) -> bytes:
 
 def parse_jws_header(tl_signature: str) -> dict[str, Any]:
     """The JWS header of a detached `Tl-Signature` (`header..signature`), strictly parsed."""
+    if len(tl_signature) > MAX_SIGNATURE_LENGTH:
+        raise SignatureRejected("Tl-Signature is too long")
     if tl_signature.count(".") != 2 or ".." not in tl_signature:
         raise SignatureRejected("Tl-Signature is not a detached JWS")
     header_b64, signature_b64 = tl_signature.split("..", 1)
     _b64decode_strict(signature_b64)
     try:
         header = json.loads(_b64decode_strict(header_b64))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: deeply nested JSON (`[[[[…`) exhausts the parser's stack.
         raise SignatureRejected("Tl-Signature's header is not JSON") from None
     if not isinstance(header, dict) or not all(isinstance(v, str) for v in header.values()):
         raise SignatureRejected("Tl-Signature's header is malformed")
