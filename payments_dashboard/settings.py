@@ -33,6 +33,8 @@ ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# A stale tab's form gets our own page (reload and try again; sign out still works).
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -212,7 +214,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        # Merchants' avatars come from Auth0's identity providers (Gravatar, Google, ...).
+        "img-src": [SELF, "data:", "https:"],
         "connect-src": [SELF],
         "form-action": [SELF, *([f"https://{AUTH0_DOMAIN}"] if AUTH0_DOMAIN else [])],
         "frame-ancestors": [NONE],
