@@ -97,6 +97,16 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Many requests write at once (sessions, the cache, the simulator's links). WAL lets reads
+    # go on during a write; IMMEDIATE takes the write lock when a transaction starts, so two
+    # transactions never deadlock upgrading a read lock (SQLite's instant "database is
+    # locked"); the busy timeout makes a writer wait its turn instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every app server (it lives in the shared database): holds the TrueLayer token.
