@@ -36,6 +36,7 @@ EVENT_STATUSES: Mapping[str, PaymentStatus] = {
 _EVENT_TIMES = ("authorized_at", "executed_at", "settled_at", "failed_at", "disabled_at")
 # TrueLayer's event ids are UUIDs; anything much longer is not one of its events.
 MAX_EVENT_ID_LENGTH = 128
+_EARLIEST_EVENT_YEAR, _LATEST_EVENT_YEAR = 2000, 2999
 
 
 class PaymentNotFound(Exception):
@@ -293,9 +294,12 @@ def _event_time(event: Mapping[str, Any]) -> datetime | None:
             try:
                 moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
                 # In UTC now: a time at the calendar's edge (9999-12-31T23:00-05:00) has none.
-                return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+                moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
             except (ValueError, OverflowError):
                 continue
+            # A time no real event has (year 1, year 9999) is not kept: the change is dated now.
+            if _EARLIEST_EVENT_YEAR <= moment.year <= _LATEST_EVENT_YEAR:
+                return moment
     return None
 
 

@@ -131,7 +131,13 @@ def test_a_3kb_event_id_is_refused_for_good_not_retried(
 
 @pytest.mark.parametrize(
     "moment",
-    ["9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00+01:00"],
+    [
+        "9999-12-31T23:59:59-05:00",
+        "9999-12-31T23:59:59.999Z",
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-01T00:00:00Z",
+        "0999-12-31T00:00:00Z",
+    ],
 )
 def test_a_signed_event_with_a_time_at_the_calendars_edge_is_answered(
     client: Client, repo: PaymentRepository, signer: WebhookSigner, debug: bool, moment: str
@@ -145,6 +151,10 @@ def test_a_signed_event_with_a_time_at_the_calendars_edge_is_answered(
         failure_reason="expired",
     )
     assert post(client, signer, body)[0] == 200
+    # The payment stays readable (a year-1 time once made it unreadable for good).
+    stored = repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None and stored.status == "failed"
+    assert 2000 <= stored.history[-1].at.year <= 2999
 
 
 def test_the_webhook_url_without_its_slash_is_served_not_redirected(
