@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.dev import SAMPLE_MERCHANT_IDS, dev_merchant_get_or_create
 from accounts.forms import DevSignInForm
@@ -92,9 +92,14 @@ def login_page(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def logout(request: HttpRequest) -> HttpResponse:
-    """End the Django session, then Auth0's, so the next sign-in asks for credentials again."""
+    """End the Django session, then Auth0's, so the next sign-in asks for credentials again.
+
+    A GET (a typed or bookmarked URL) only shows a page with the sign-out button: signing out
+    stays a POST with a CSRF token, so no other site can sign a merchant out."""
+    if request.method == "GET":
+        return render(request, "accounts/logout.html")
     auth_logout(request)
     messages.success(request, "You have signed out.")
     login_url = reverse("accounts:login")
@@ -107,6 +112,17 @@ def logout(request: HttpRequest) -> HttpResponse:
         }
     )
     return HttpResponseRedirect(f"https://{settings.SOCIAL_AUTH_AUTH0_DOMAIN}/v2/logout?{query}")
+
+
+@never_cache
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form from a stale tab (signed out or in again elsewhere, or open
+    for long). Says to reload and try again; the page carries a fresh token, so its Sign out
+    button works. An htmx request makes the page reload itself instead."""
+    response = render(request, "errors/csrf.html", status=403)
+    if getattr(request, "htmx", False):
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_GET

@@ -1,6 +1,8 @@
 """`make run`: DynamoDB Local with persistence, the Django set-up commands, then the dev server.
 
 Ctrl-C (or SIGTERM/SIGHUP) stops the app and DynamoDB Local; no java process is left behind.
+If DynamoDB Local dies while the app runs, it is restarted (the app keeps running, and its
+pages say the database cannot be reached until it is back); one that keeps dying is given up.
 Without Java 17+ it falls back to moto_server on the same port (data then lives in memory only).
 """
 
@@ -12,7 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -89,8 +92,47 @@ def run_step(args: Sequence[str], env: dict[str, str]) -> None:
         )
 
 
-def serve(address: str, env: dict[str, str], engine: LocalServer) -> int:
-    """Runs the dev server until it exits, the engine dies, or we are told to stop."""
+@dataclass
+class EngineSupervisor:
+    """Keeps the local database running under the app: `check()` restarts it when it died,
+    and gives up when it died `max_restarts` times within `window_seconds`."""
+
+    start: Callable[[], LocalServer]
+    engine: LocalServer
+    max_restarts: int = 5
+    window_seconds: float = 60.0
+    restarts: list[float] = field(default_factory=list)
+
+    def check(self) -> bool:
+        """True while the engine runs (or will be retried); False when it is given up."""
+        if self.engine.running():
+            return True
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < self.window_seconds]
+        name, code = self.engine.engine, self.engine.process.poll()
+        if len(self.restarts) >= self.max_restarts:
+            say(
+                f"{name} died {len(self.restarts)} times in {self.window_seconds:.0f} s; "
+                f"see {self.engine.log_path}. Giving up."
+            )
+            return False
+        self.restarts.append(now)
+        say(
+            f"{name} exited unexpectedly (code {code}); see {self.engine.log_path}. "
+            "Restarting it; until it is back, pages say the database cannot be reached."
+        )
+        try:
+            self.engine = self.start()
+        except DynamoDBLocalError as exc:
+            say(f"{name} could not be restarted ({exc}); trying again.")
+            return True
+        say(f"{name} is back on {self.engine.endpoint_url}.")
+        return True
+
+
+def serve(address: str, env: dict[str, str], supervisor: EngineSupervisor) -> int:
+    """Runs the dev server until it exits, the engine can't be kept up, or we are told to
+    stop. A dead engine is restarted (on the same port, with the same data)."""
     app = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", address],
         cwd=REPO_ROOT,
@@ -104,8 +146,7 @@ def serve(address: str, env: dict[str, str], engine: LocalServer) -> int:
             if code is not None:
                 say(f"the app exited with code {code}.")
                 return code or 1
-            if not engine.running():
-                say(f"{engine.engine} exited unexpectedly; see {engine.log_path}. Stopping.")
+            if not supervisor.check():
                 return 1
             time.sleep(0.5)
     finally:
@@ -150,10 +191,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
 
-    engine: LocalServer | None = None
+    supervisor: EngineSupervisor | None = None
     try:
         say(f"starting DynamoDB Local on port {args.dynamodb_port} ...")
         engine = start_engine(args.dynamodb_port, db_path, log_path)
+        supervisor = EngineSupervisor(
+            start=lambda: start_engine(args.dynamodb_port, db_path, log_path), engine=engine
+        )
         env = app_environment(engine.endpoint_url)
         for step in SETUP_STEPS:
             say(f"manage.py {' '.join(step)}")
@@ -167,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"app on http://{address}/  | {engine.engine} on {engine.endpoint_url}")
         say(f"data: {where}; users and sessions in {data_dir}; log {log_path}")
         say("Ctrl-C stops the app and the database.")
-        return serve(address, env, engine)
+        return serve(address, env, supervisor)
     except (KeyboardInterrupt, Stop):
         return 0
     except DynamoDBLocalError as exc:
@@ -175,9 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip clean-up
-        if engine is not None:
-            say(f"stopping {engine.engine} ...")
-            engine.stop()
+        if supervisor is not None:  # the engine running now, after any restart
+            say(f"stopping {supervisor.engine.engine} ...")
+            supervisor.engine.stop()
             say("stopped.")
 
 

@@ -39,6 +39,10 @@ def parse_status(value: str) -> PaymentStatus:
 CURRENCY_DECIMALS: Mapping[str, int] = {"GBP": 2, "EUR": 2}
 SUPPORTED_CURRENCIES = tuple(CURRENCY_DECIMALS)
 
+# Integer digits an amount may have at all (a trillion): far above any real payment and far
+# below what exact Decimal arithmetic and DynamoDB numbers can hold.
+MAX_AMOUNT_DIGITS = 13
+
 # Bank-facing references: letters, digits, space, - . / & ; at most 18 characters.
 REFERENCE_MAX_LENGTH = 18
 _REFERENCE_RE = re.compile(r"^[A-Za-z0-9 \-./&]+$")
@@ -81,6 +85,10 @@ def parse_amount(value: Decimal | str | int, currency: str) -> Decimal:
         raise PaymentValidationError("amount", "The amount must be a number, e.g. 12.50.")
     if amount <= 0:
         raise PaymentValidationError("amount", "The amount must be greater than zero.")
+    # Refused before any arithmetic: `1e27` in minor units has more digits than Decimal's
+    # default context (and DynamoDB's 38) hold. Callers apply their own, lower maximum.
+    if amount.adjusted() >= MAX_AMOUNT_DIGITS:
+        raise PaymentValidationError("amount", "That amount is too large for a payment.")
     decimals = CURRENCY_DECIMALS[parse_currency(currency)]
     exponent = amount.as_tuple().exponent
     assert isinstance(exponent, int)
@@ -129,7 +137,8 @@ def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
     utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # The year by hand: strftime's %Y writes year 1 as "1", which breaks fixed width and order.
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -38,6 +38,14 @@ RANGE_CHOICES: tuple[tuple[str, str], ...] = (
 ALL_TIME = ("", "All time")
 MAX_CURSOR_LENGTH = 4096
 MAX_STATS_DAYS = 366
+# Days a filter may name. Far wider than any payment's life, and far enough from the calendar's
+# ends (year 1, year 9999) that the range's end, the period before it and the conversion to UTC
+# can never fall off it.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+# DynamoDB numbers hold at most 38 digits: a longer number is neither an amount nor a reference
+# (at most 18 characters) any payment can have.
+MAX_SEARCH_DIGITS = 38
 # A query that can only be meant as an amount (a currency sign or code, or digits and a point)
 # but that the search could not read as one: say so rather than search references for it.
 _AMOUNT_LIKE_RE = re.compile(
@@ -135,6 +143,14 @@ class DateRangeForm(forms.Form):
             first = start or end
             last = end or start
             assert first is not None and last is not None
+            for name, day in (("start", start), ("end", end)):
+                if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                    self.add_error(
+                        name,
+                        f"Choose dates between {FIRST_DAY:%-d %b %Y} and {LAST_DAY:%-d %b %Y}.",
+                    )
+            if self.errors:
+                return data
             if first > last:
                 self.add_error("end", "The end date is before the start date.")
                 return data
@@ -202,6 +218,12 @@ class SearchForm(forms.Form):
 
     def clean_q(self) -> str:
         value = str(self.cleaned_data.get("q") or "").strip()
+        if sum(c.isdigit() for c in value) > MAX_SEARCH_DIGITS and _AMOUNT_RE.match(
+            value.replace(",", "")
+        ):
+            raise ValidationError(
+                "That number is longer than any amount or reference. Check it and search again."
+            )
         if _AMOUNT_LIKE_RE.match(value) and not _AMOUNT_RE.match(value.replace(",", "")):
             raise ValidationError(
                 f"{value!r} is not an amount we can search for. Write it like 12.50 "

@@ -11,6 +11,9 @@ urlpatterns: list[URLPattern] = [
     path("payments/<str:payment_id>/retry-link/", create.payment_retry_link, name="retry_link"),
     path("payments/<str:payment_id>/refresh/", create.payment_refresh, name="refresh"),
     path("webhooks/truelayer/", webhooks.truelayer_webhook, name="webhook"),
+    # Also without the slash: APPEND_SLASH would answer a POST with a redirect that drops its
+    # body (or a 500 with DEBUG on), and a signature covers the path that was really used.
+    path("webhooks/truelayer", webhooks.truelayer_webhook),
     # The dashboard (list is the home page).
     path("", dashboard.payment_list, name="list"),
     path("stats/", dashboard.payment_stats, name="stats"),

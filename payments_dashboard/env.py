@@ -39,3 +39,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+# Values published in docs, examples and this repository: never a production key.
+_KNOWN_SECRET_KEYS = {"changeme", "change-me", "secret", "your-secret-key", "django-insecure"}
+MIN_SECRET_KEY_LENGTH = 50
+
+
+def secret_key_problem(key: str, *, known: list[str]) -> str:
+    """What is wrong with a production SECRET_KEY ("" when nothing): missing, shorter than 50
+    characters, a published value, or too few distinct characters (Django's own checks)."""
+    if not key:
+        return "is not set"
+    if key in known or key.lower() in _KNOWN_SECRET_KEYS or key.startswith("django-insecure"):
+        return "is a published, insecure value"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    if len(set(key)) < 5:
+        return "has fewer than 5 different characters"
+    return ""

@@ -6,27 +6,35 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
-from payments_dashboard.env import env_bool, env_int, env_list, env_str
+from payments_dashboard.env import env_bool, env_int, env_list, env_str, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
+# Used only with DEBUG on; listed below so production can never run with it.
+_DEBUG_SECRET_KEY = "insecure-development-key-only-used-with-debug-on"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
+if not DEBUG:
+    _key_problem = secret_key_problem(SECRET_KEY, known=[_DEBUG_SECRET_KEY])
+    if _key_problem:
         raise SystemExit(
-            "Refusing to start: DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is off. "
-            "Set DJANGO_SECRET_KEY to a long random value (see .env.example)."
+            f"Refusing to start: DJANGO_SECRET_KEY {_key_problem} and DJANGO_DEBUG is off. Set "
+            "it to a long random value, e.g. python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'."
         )
-    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"
+elif not SECRET_KEY:
+    SECRET_KEY = _DEBUG_SECRET_KEY
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# A stale tab's form gets our own page (reload and try again; sign out still works).
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -38,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "template_partials",
     "social_django",
     "accounts",
@@ -51,6 +60,8 @@ MIDDLEWARE = [
     # Every log line of a request carries its id (X-Request-ID from the load balancer).
     "payments_dashboard.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "payments_dashboard.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +101,16 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Many requests write at once (sessions, the cache, the simulator's links). WAL lets reads
+    # go on during a write; IMMEDIATE takes the write lock when a transaction starts, so two
+    # transactions never deadlock upgrading a read lock (SQLite's instant "database is
+    # locked"); the busy timeout makes a writer wait its turn instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every app server (it lives in the shared database): holds the TrueLayer token.
@@ -138,6 +159,20 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    # Browsers that saw the site once refuse plain HTTP to it for this long.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Joining the browsers' preload list is the domain owner's decision (hstspreload.org),
+    # not this app's: off unless asked for, and Django's reminder about it silenced.
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Browser features this dashboard never uses are switched off for it (and anything it embeds).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), clipboard-write=(self)"
+)
 
 LOGGING = {
     "version": 1,
@@ -197,6 +232,23 @@ if _auth0_missing and (len(_auth0_missing) < 3 or not DEBUG):
 # A local run (DEBUG on) without any Auth0 settings offers a development sign-in instead.
 # accounts/ also re-checks DEBUG on every request, so this can never be on in production.
 DEV_SIGN_IN = DEBUG and not AUTH0_DOMAIN
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
+# inline code, nothing framed. Forms may also go to Auth0 (sign-in and sign-out redirect there).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Merchants' avatars come from Auth0's identity providers (Gravatar, Google, ...).
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "form-action": [SELF, *([f"https://{AUTH0_DOMAIN}"] if AUTH0_DOMAIN else [])],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 AUTHENTICATION_BACKENDS = [
     "accounts.auth0.Auth0PKCE",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("DJANGO_DEBUG", "0")
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault(
+    "DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789-abcdefghij"
+)
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("AUTH0_DOMAIN", "payments-test.eu.auth0.com")
 os.environ.setdefault("AUTH0_CLIENT_ID", "test-client-id")

@@ -50,7 +50,6 @@ class WebhookResult:
     message: str
     applied: bool = False
     duplicate: bool = False
-    retry_after: int | None = None
 
 
 def webhook_receive(
@@ -68,8 +67,7 @@ def webhook_receive(
         verify_webhook(method=method, path=path, headers=headers, body=body)
     except SignatureRejected as rejected:
         logger.warning("webhook rejected (%s): %s", rejected.status, rejected.reason)
-        retry_after = 60 if rejected.status == 503 else None
-        return WebhookResult(rejected.status, rejected.reason, retry_after=retry_after)
+        return WebhookResult(rejected.status, rejected.reason)
     received_at = now or utc_now()
     sent_at = _header(headers, "X-Tl-Webhook-Timestamp")
     problem = timestamp_problem(

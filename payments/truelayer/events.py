@@ -182,6 +182,10 @@ def observations_from_api(
     return seen
 
 
+# Times outside these years are not TrueLayer's (and would not fit our fixed-width timestamps).
+_YEARS = range(2000, 3000)
+
+
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 time as an aware datetime; None when missing, unreadable or out of range."""
     if not isinstance(value, str) or not value or len(value) > 64:
@@ -189,9 +193,10 @@ def parse_time(value: Any) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+        moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+    return moment if moment.year in _YEARS else None
 
 
 def timestamp_problem(

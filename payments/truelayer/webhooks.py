@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -29,6 +30,11 @@ from payments.truelayer.client import TrueLayerClient, TrueLayerError
 logger = logging.getLogger(__name__)
 
 _REFETCH_PAUSE_SECONDS = 60
+_JWKS_FAILURE_PAUSE_SECONDS = 5
+_JWKS_FAILURE_PAUSE_MAX_SECONDS = 300
+# A real Tl-Signature is about 400 characters (a short JSON header and an ES512 signature); the
+# limit leaves room for a long jku while keeping a hostile header from reaching the JSON parser.
+MAX_SIGNATURE_LENGTH = 4096
 
 
 class SignatureRejected(Exception):
@@ -54,13 +60,16 @@ def _b64decode_strict(text: str) -> bytes:
 
 def parse_jws_header(tl_signature: str) -> dict[str, Any]:
     """The JWS header of a detached `Tl-Signature` (`header..signature`), strictly parsed."""
+    if len(tl_signature) > MAX_SIGNATURE_LENGTH:
+        raise SignatureRejected("Tl-Signature is too long")
     if tl_signature.count(".") != 2 or ".." not in tl_signature:
         raise SignatureRejected("Tl-Signature is not a detached JWS")
     header_b64, signature_b64 = tl_signature.split("..", 1)
     _b64decode_strict(signature_b64)
     try:
         header = json.loads(_b64decode_strict(header_b64))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: deeply nested JSON (`[[[[…`) exhausts the parser's stack.
         raise SignatureRejected("Tl-Signature's header is not JSON") from None
     if not isinstance(header, dict) or not all(isinstance(v, str) for v in header.values()):
         raise SignatureRejected("Tl-Signature's header is malformed")
@@ -163,13 +172,34 @@ def _jwks(jku: str, client: TrueLayerClient | None, *, refresh: bool) -> Mapping
         cached = cache.get(cache_key)
         if isinstance(cached, dict):
             return cached
+    # After a failed fetch, webhooks are answered 503 without fetching again until a pause
+    # (5 s, doubling per failure, at most 5 min) is over: a JWKS host that is down is not
+    # asked once per delivery while TrueLayer retries every pending event.
+    failure_key = f"truelayer:jwks-failed:{jku}"
+    failure = cache.get(failure_key)
+    failures = failure.get("failures", 0) if isinstance(failure, dict) else 0
+    if failures and time.time() < failure.get("until", 0):
+        raise SignatureRejected("TrueLayer's JWKS could not be fetched recently", status=503)
     try:
         jwks = (client or TrueLayerClient()).fetch_jwks(jku)
     except TrueLayerError as error:
-        logger.error("could not fetch webhook JWKS %s: %s", jku, error)
-        # 503-ish for TrueLayer: it retries later, when the JWKS host may answer again.
+        pause = min(_JWKS_FAILURE_PAUSE_SECONDS * 2**failures, _JWKS_FAILURE_PAUSE_MAX_SECONDS)
+        logger.error(
+            "could not fetch webhook JWKS %s (failure %d, next try in %ds): %s",
+            jku,
+            failures + 1,
+            pause,
+            error,
+        )
+        cache.set(
+            failure_key,
+            {"failures": failures + 1, "until": time.time() + pause},
+            timeout=_JWKS_FAILURE_PAUSE_MAX_SECONDS * 2,
+        )
+        # 503 for TrueLayer: it retries later, when the JWKS host may answer again.
         raise SignatureRejected("TrueLayer's JWKS could not be fetched", status=503) from None
     cache.set(cache_key, jwks, timeout=settings.TRUELAYER_JWKS_CACHE_SECONDS)
+    cache.delete(failure_key)
     return jwks
 
 

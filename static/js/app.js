@@ -51,6 +51,14 @@
     });
   });
 
+  // Forms marked data-disable-on-submit disable their submit button once sent (no double submit).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-disable-on-submit")) { return; }
+    var button = form.querySelector("[type=submit]");
+    if (button) { window.setTimeout(function () { button.disabled = true; }, 0); }
+  });
+
   // Read-only link fields select their whole text on focus, ready to copy by hand.
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("input[readonly]")) { event.target.select(); }

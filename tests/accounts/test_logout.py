@@ -34,7 +34,10 @@ def test_sign_out_ends_the_session_then_the_auth0_session(client: Client, auth0:
 def test_sign_out_is_only_a_post(client: Client, auth0: FakeAuth0) -> None:
     sign_in(client)
 
-    assert client.get("/accounts/logout/").status_code == 405
+    # A GET shows the sign-out button (a POST form), and signs nobody out.
+    response = client.get("/accounts/logout/")
+    assert response.status_code == 200
+    assert b'method="post" action="/accounts/logout/"' in response.content
     assert client.get("/test/payments/").status_code == 200
 
 

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "DJANGO_"))}
-    clean.update({"DJANGO_SECRET_KEY": "x" * 50, **env})
+    clean.update({"DJANGO_SECRET_KEY": "startup-test-key-" + "0123456789abcdef" * 3, **env})
     return subprocess.run(
         [sys.executable, "-c", "import payments_dashboard.settings as s; print(s.DEV_SIGN_IN)"],
         cwd=ROOT,
