@@ -417,3 +417,17 @@ def test_other_event_types_are_acknowledged_and_ignored(
 
     assert (result.status, result.message, result.applied) == (200, "ignored", False)
     assert stored(repo, payment) == payment
+
+
+def test_an_unknown_disabled_reason_is_stored_as_it_came(repo: Dynamo) -> None:
+    payment = payment_with_link(repo)
+    disabled = event(
+        "payment_link_disabled", payment_link_id=payment.payment_link_id, disabled_reason="revoked"
+    )
+
+    assert apply(repo, disabled).applied
+
+    now = stored(repo, payment)
+    assert now.lifecycle.link.disabled_reason == "revoked"
+    assert now.status is S.EXPIRED  # closed with no attempt: nobody can pay any more
+    assert now.history[-1].detail == "link disabled (revoked)"
