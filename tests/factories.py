@@ -17,6 +17,7 @@ from payments.lifecycle import AttemptSeen, AttemptStatus, LinkDisabled, Observa
 
 ALICE = "auth0|alice0000000000000001"
 BOB = "auth0|bob00000000000000000002"
+T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)  # when a test's TrueLayer events happened
 
 
 def merchant_user(merchant_id: str = ALICE, name: str = "Alice Merchant") -> Any:

@@ -15,7 +15,7 @@ from payments import dynamo, services
 from payments.domain import Payment, PaymentStatus
 from payments.dynamo import Dynamo
 from payments.errors import DatabaseUnavailable, DuplicateSubmission
-from tests.factories import ALICE, BOB
+from tests.factories import ALICE, BOB, reach
 from tests.truelayer.fakes import LINKS_URL, link_created, link_posts, problem
 
 
@@ -177,13 +177,7 @@ def test_retry_of_a_final_payment_without_a_link_sends_nothing(
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=problem(400, "Invalid Parameters"), status=400)
     payment = create(repo)
-    dynamo.payment_status_update(
-        repo,
-        user_id=ALICE,
-        payment_id=payment.payment_id,
-        status=PaymentStatus.EXPIRED,
-        source="test",
-    )
+    reach(repo, payment, PaymentStatus.EXPIRED)
     calls_before = len(link_posts(truelayer))
     services.payment_retry_link(user_id=ALICE, payment_id=payment.payment_id, db=repo)
     assert len(link_posts(truelayer)) == calls_before

@@ -1,187 +1,228 @@
-"""payment_refresh_status: asks TrueLayer (faked with `responses`) what became of a payment's
-link and applies the answer through the same forward-only update as the webhooks."""
+"""payment_refresh_status: reads the link and all its attempts from TrueLayer (faked with
+`responses`) and applies each through the same conditional write as the webhooks; writes nothing
+when TrueLayer says nothing new."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import responses
-from payments.repository import PaymentRepository
 
-from payments import services
+from payments import dynamo, services
 from payments.domain import Payment, PaymentStatus
+from payments.dynamo import Dynamo
+from payments.lifecycle import AttemptStatus
 from payments.truelayer.client import TrueLayerError
-from tests.factories import ALICE, BOB
+from tests.factories import ALICE, BOB, reach
+from tests.services.helpers import apply, event, stored
 from tests.truelayer.fakes import API, TOKEN_URL, problem
 from tests.webhooks.helpers import payment_with_link
 
 S = PaymentStatus
-SOURCE = "refresh from TrueLayer"
+A = AttemptStatus
 
 
-def attempts_url(payment: Payment) -> str:
-    return f"{API}/v3/payment-links/{payment.payment_link_id}/payments"
+def answer(
+    mock: responses.RequestsMock,
+    payment: Payment,
+    attempts: list[dict[str, Any]],
+    link: dict[str, Any] | None = None,
+) -> None:
+    """What TrueLayer answers about `payment`'s link (replacing any earlier answer)."""
+    link_url = f"{API}/v3/payment-links/{payment.payment_link_id}"
+    link = {"id": payment.payment_link_id, "status": "enabled", **(link or {})}
+    for url, body in ((link_url, link), (f"{link_url}/payments", {"items": attempts})):
+        mock.upsert(responses.GET, url, json=body)
 
 
-def refresh(repo: PaymentRepository, payment: Payment, user_id: str = ALICE) -> Payment:
-    return services.payment_refresh_status(
-        user_id=user_id, payment_id=payment.payment_id, repo=repo
-    )
-
-
-def with_known_attempt(
-    repo: PaymentRepository, truelayer: responses.RequestsMock, **answer: str
-) -> Payment:
-    """A linked payment that already knows its TrueLayer payment `tl-1`, which TrueLayer
-    answers `GET /v3/payments/tl-1` about with `answer`."""
-    payment = payment_with_link(repo)
-    repo.set_truelayer_payment_id(
-        user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-1"
-    )
-    truelayer.add(responses.GET, f"{API}/v3/payments/tl-1", json={"id": "tl-1", **answer})
-    return payment
+def refresh(repo: Dynamo, payment: Payment, user_id: str = ALICE) -> services.Refreshed:
+    return services.payment_refresh_status(user_id=user_id, payment_id=payment.payment_id, db=repo)
 
 
 def truelayer_calls(mock: responses.RequestsMock) -> list[str]:
     return [f"{c.request.method} {c.request.url}" for c in mock.calls if c.request.url != TOKEN_URL]
 
 
-def test_the_latest_attempt_is_read_and_its_status_applied(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+def test_every_attempt_is_read_and_the_status_derived_from_them(
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     payment = payment_with_link(repo)
     attempts = [
         {"id": "tl-new", "status": "executed", "created_at": "2026-01-01T10:05:00Z"},
-        {"id": "tl-old", "status": "failed", "created_at": "2026-01-01T10:00:00Z"},
+        {
+            "id": "tl-old",
+            "status": "failed",
+            "created_at": "2026-01-01T10:00:00Z",
+            "failure_stage": "authorizing",
+            "failure_reason": "user_canceled",
+        },
     ]
-    truelayer.add(responses.GET, attempts_url(payment), json={"items": attempts})
-    truelayer.add(
-        responses.GET, f"{API}/v3/payments/tl-new", json={"id": "tl-new", "status": "executed"}
-    )
+    answer(truelayer, payment, attempts)
 
     refreshed = refresh(repo, payment)
 
-    assert refreshed.status is S.EXECUTED
-    assert refreshed.truelayer_payment_id == "tl-new"
-    assert refreshed.history[-1].source == SOURCE
-    assert refreshed.provider_responses["list_link_payments"] == {"items": attempts}
-    assert refreshed.provider_responses["get_payment"]["id"] == "tl-new"
-    assert refreshed == repo.get_payment(user_id=ALICE, payment_id=payment.payment_id)
+    now = refreshed.payment
+    assert now.status is S.EXECUTED
+    assert [(a.attempt_id, a.status) for a in now.attempts] == [
+        ("tl-old", A.FAILED),
+        ("tl-new", A.EXECUTED),
+    ]
+    assert now.attempts[0].failure_reason == "user_canceled"
+    assert now.truelayer_payment_id == "tl-new"
+    assert now.history[-1].source == services.REFRESH_SOURCE
+    assert len(refreshed.changes) == 2
+    assert now.provider_responses["get_payment_link"]["payments"] == attempts
+    assert now == dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
 
 
-def test_a_known_truelayer_payment_is_read_directly(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+def test_changes_are_applied_once_and_nothing_is_written_when_nothing_changed(
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
-    payment = with_known_attempt(
-        repo,
-        truelayer,
-        status="failed",
-        failure_stage="authorizing",
-        failure_reason="user_canceled",
-    )
+    payment = payment_with_link(repo)
+    answer(truelayer, payment, [{"id": "tl-1", "status": "authorizing"}])
+    first = refresh(repo, payment)
+    assert first.payment.status is S.AUTHORIZING and first.changes
 
-    refreshed = refresh(repo, payment)
+    second = refresh(repo, payment)
 
-    assert truelayer_calls(truelayer) == [f"GET {API}/v3/payments/tl-1"]
-    assert refreshed.status is S.FAILED
-    assert (refreshed.failure_stage, refreshed.failure_reason) == ("authorizing", "user_canceled")
-    assert refreshed.history[-1].detail == "user_canceled"
+    assert second.changes == ()
+    assert second.payment == first.payment  # not even updatedAt or the version moved
+    assert second.payment.updated_at == first.payment.updated_at
+    # And news TrueLayer gives later is applied, once.
+    answer(truelayer, payment, [{"id": "tl-1", "status": "settled"}])
+    third = refresh(repo, payment)
+    assert third.payment.status is S.SETTLED
+    assert [h.status for h in third.payment.history].count(S.SETTLED) == 1
+
+
+def test_a_failed_attempt_on_an_open_link_is_attempt_failed_and_failed_once_it_closes(
+    repo: Dynamo, truelayer: responses.RequestsMock
+) -> None:
+    payment = payment_with_link(repo)
+    failed = {"id": "tl-1", "status": "failed", "failure_reason": "expired"}
+    answer(truelayer, payment, [failed])
+    assert refresh(repo, payment).payment.status is S.ATTEMPT_FAILED
+
+    closed = {
+        "status": "disabled",
+        "disabled_reason": "expired",
+        "disabled_at": "2026-01-02T00:00:00Z",
+    }
+    answer(truelayer, payment, [failed], closed)
+    assert refresh(repo, payment).payment.status is S.FAILED
 
 
 def test_no_attempt_and_a_disabled_link_means_expired(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     payment = payment_with_link(repo)
-    truelayer.add(responses.GET, attempts_url(payment), json={"items": []})
-    link = {"id": payment.payment_link_id, "status": "disabled", "disablement_reason": "expired"}
-    truelayer.add(responses.GET, f"{API}/v3/payment-links/{payment.payment_link_id}", json=link)
+    answer(truelayer, payment, [], {"status": "disabled", "disabled_reason": "expired"})
 
     refreshed = refresh(repo, payment)
 
-    assert refreshed.status is S.EXPIRED
-    assert refreshed.history[-1].source == SOURCE
-    assert refreshed.provider_responses["get_payment_link"] == link
+    assert refreshed.payment.status is S.EXPIRED
+    assert refreshed.payment.lifecycle.link.disabled_reason == "expired"
+    assert refreshed.changes == ("link expired",)
+    assert refreshed.payment.history[-1].source == services.REFRESH_SOURCE
 
 
-def test_no_attempt_and_an_enabled_link_stays_pending(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+def test_no_attempt_and_an_enabled_link_stays_pending_and_unwritten(
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     payment = payment_with_link(repo)
-    truelayer.add(responses.GET, attempts_url(payment), json={"items": []})
-    link = {"id": payment.payment_link_id, "status": "enabled"}
-    truelayer.add(responses.GET, f"{API}/v3/payment-links/{payment.payment_link_id}", json=link)
+    answer(truelayer, payment, [])
 
     refreshed = refresh(repo, payment)
 
-    assert refreshed.status is S.PENDING
-    assert [h.status for h in refreshed.history] == [S.PENDING]
-    assert refreshed.provider_responses["get_payment_link"] == link
+    assert refreshed.changes == ()
+    assert refreshed.payment == payment
 
 
-@pytest.mark.parametrize("answer", ["pending", "no_such_status"])
-def test_pending_or_unknown_truelayer_status_changes_no_status(
-    repo: PaymentRepository, truelayer: responses.RequestsMock, answer: str
+@pytest.mark.parametrize("status", ["pending", "no_such_status"])
+def test_unknown_truelayer_statuses_change_nothing(
+    repo: Dynamo, truelayer: responses.RequestsMock, status: str
 ) -> None:
-    payment = with_known_attempt(repo, truelayer, status=answer)
+    payment = payment_with_link(repo)
+    answer(truelayer, payment, [{"id": "tl-1", "status": status}])
 
     refreshed = refresh(repo, payment)
 
-    assert refreshed.status is S.PENDING
-    assert len(refreshed.history) == 1
-    assert refreshed.provider_responses["get_payment"]["status"] == answer  # kept for support
+    assert refreshed.changes == () and refreshed.payment == payment
 
 
 def test_an_older_answer_never_moves_the_status_back(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
-    payment = with_known_attempt(repo, truelayer, status="authorizing")
-    repo.update_status(
-        user_id=ALICE, payment_id=payment.payment_id, status=S.EXECUTED, source="webhook"
+    payment = payment_with_link(repo)
+    apply(
+        repo,
+        event(
+            "payment_link_payment_created",
+            payment_link_id=payment.payment_link_id,
+            payment={"id": "tl-1"},
+        ),
     )
+    apply(repo, event("payment_executed", payment_id="tl-1"))
+    before = stored(repo, payment)
+    answer(truelayer, payment, [{"id": "tl-1", "status": "authorizing"}])
 
     refreshed = refresh(repo, payment)
 
-    assert refreshed.status is S.EXECUTED
-    assert [h.source for h in refreshed.history][-1] == "webhook"
+    assert refreshed.changes == ()
+    assert refreshed.payment == before
+
+
+def test_refresh_discovering_an_attempt_applies_the_events_parked_for_it(
+    repo: Dynamo, truelayer: responses.RequestsMock
+) -> None:
+    payment = payment_with_link(repo)
+    # payment_link_payment_created was lost; TrueLayer's later event names only the attempt.
+    assert apply(repo, event("payment_settled", payment_id="tl-lost")).status == 202
+    answer(truelayer, payment, [{"id": "tl-lost", "status": "executed"}])
+
+    refreshed = refresh(repo, payment)
+
+    now = stored(repo, payment)
+    assert refreshed.changes
+    assert now.status is S.SETTLED
+    assert now.webhook_log[-1].outcome == "parked, then applied"
+    assert dynamo.parked_for(repo, dynamo.ATTEMPT, "tl-lost") == []
 
 
 def test_final_payments_and_payments_without_a_link_ask_truelayer_nothing(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
-    linked = payment_with_link(repo)
-    settled = repo.update_status(
-        user_id=ALICE, payment_id=linked.payment_id, status=S.SETTLED, source="webhook"
-    ).payment
-    unlinked = repo.create_payment(
-        user_id=ALICE, amount=Decimal("5.00"), currency="GBP", reference="NO-LINK"
+    settled = reach(repo, payment_with_link(repo), S.SETTLED)
+    unlinked = dynamo.payment_create(
+        repo, user_id=ALICE, amount=Decimal("5.00"), currency="GBP", reference="NO-LINK"
     )
-    assert settled is not None
 
-    assert refresh(repo, settled) == settled
-    assert refresh(repo, unlinked) == unlinked
+    assert refresh(repo, settled).payment == settled
+    assert refresh(repo, unlinked).payment == unlinked
     assert truelayer_calls(truelayer) == []
 
 
 def test_unknown_or_foreign_payment_is_not_found(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     payment = payment_with_link(repo)
 
     with pytest.raises(services.PaymentNotFound):
         refresh(repo, payment, user_id=BOB)
     with pytest.raises(services.PaymentNotFound):
-        services.payment_refresh_status(user_id=ALICE, payment_id="01NOSUCHPAYMENT", repo=repo)
+        services.payment_refresh_status(user_id=ALICE, payment_id="01NOSUCHPAYMENT", db=repo)
     assert truelayer_calls(truelayer) == []
 
 
 def test_truelayer_failure_is_raised_and_changes_nothing(
-    repo: PaymentRepository, truelayer: responses.RequestsMock
+    repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     payment = payment_with_link(repo)
     truelayer.add(
         responses.GET,
-        attempts_url(payment),
+        f"{API}/v3/payment-links/{payment.payment_link_id}",
         json=problem(404, "Not Found", "trace-404"),
         status=404,
     )
@@ -190,4 +231,4 @@ def test_truelayer_failure_is_raised_and_changes_nothing(
         refresh(repo, payment)
 
     assert raised.value.trace_id == "trace-404"
-    assert repo.get_payment(user_id=ALICE, payment_id=payment.payment_id) == payment
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment

@@ -146,12 +146,15 @@ def test_retry_and_refresh_refuse_get(alice: Client) -> None:
     assert alice.get(reverse("payments:refresh", args=["x"])).status_code == 405
 
 
-def test_refresh_applies_truelayer_status_forward_only(
+def test_refresh_applies_what_truelayer_says_and_tells_the_merchant(
     alice: Client, repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     truelayer.add(responses.POST, LINKS_URL, json=link_created("link-r"))
     alice.post(reverse("payments:new"), VALID)
     (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
+    truelayer.add(
+        responses.GET, f"{API}/v3/payment-links/link-r", json={"id": "link-r", "status": "enabled"}
+    )
     truelayer.add(
         responses.GET,
         f"{API}/v3/payment-links/link-r/payments",
@@ -159,18 +162,23 @@ def test_refresh_applies_truelayer_status_forward_only(
             "items": [{"id": "tl-r", "status": "executed", "created_at": "2026-01-01T10:00:00Z"}]
         },
     )
-    truelayer.add(
-        responses.GET, f"{API}/v3/payments/tl-r", json={"id": "tl-r", "status": "executed"}
-    )
 
-    response = alice.post(reverse("payments:refresh", args=[payment.payment_id]))
+    response = alice.post(reverse("payments:refresh", args=[payment.payment_id]), follow=True)
 
-    assert response.status_code == 302
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.EXECUTED
     assert stored.truelayer_payment_id == "tl-r"
-    assert stored.provider_responses["get_payment"]["status"] == "executed"
+    answer = stored.provider_responses["get_payment_link"]
+    assert answer["payments"][0]["status"] == "executed"
+    assert "Updated from TrueLayer: payment executed. Status: Executed." in (
+        response.content.decode()
+    )
+
+    # Asked again, TrueLayer says nothing new: the merchant is told so and nothing is written.
+    again = alice.post(reverse("payments:refresh", args=[payment.payment_id]), follow=True)
+    assert "Nothing changed" in again.content.decode()
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == stored
 
 
 def test_refresh_failure_is_shown_not_raised(
@@ -181,9 +189,12 @@ def test_refresh_failure_is_shown_not_raised(
     (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
     truelayer.add(
         responses.GET,
-        f"{API}/v3/payment-links/link-f/payments",
+        f"{API}/v3/payment-links/link-f",
         json=problem(500, "Internal Server Error", "trace-500"),
         status=500,
     )
     response = alice.post(reverse("payments:refresh", args=[payment.payment_id]), follow=True)
+    assert response.status_code == 200
     assert "trace-500" in response.content.decode()
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None and stored.status is PaymentStatus.PENDING

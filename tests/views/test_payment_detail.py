@@ -6,21 +6,32 @@ import pytest
 from django.test import Client
 
 from payments import dynamo
-from payments.domain import PaymentStatus
+from payments.domain import Payment, PaymentStatus
 from payments.dynamo import Dynamo
-from tests.factories import ALICE, BOB, make_payments
+from payments.lifecycle import AttemptSeen, AttemptStatus, LinkDisabled, Observation
+from tests.factories import ALICE, BOB, T0, make_payments
 from tests.views.conftest import HTMX, database_down
 
 S = PaymentStatus
+A = AttemptStatus
+
+
+def observe(repo: Dynamo, payment: Payment, *seen: Observation) -> None:
+    for observation in seen:
+        dynamo.payment_observe(
+            repo,
+            user_id=payment.user_id,
+            payment_id=payment.payment_id,
+            observation=observation,
+            source="TrueLayer webhook (test)",
+        )
 
 
 def test_detail_shows_amount_status_reference_times_and_ids(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    dynamo.payment_truelayer_id_set(
-        repo, user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-pay-123456"
-    )
+    observe(repo, payment, AttemptSeen("tl-pay-123456", A.AUTHORIZATION_REQUIRED, T0))
     page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
-    assert "£10.00" in page and "INV 0" in page and "Pending" in page
+    assert "£10.00" in page and "INV 0" in page and "Authorisation required" in page
     assert "1 Jan 2026, 09:00:00 GMT" in page
     assert f'data-copy="{payment.payment_id}"' in page
     assert 'data-copy="tl-pay-123456"' in page
@@ -47,14 +58,13 @@ def test_payment_link_has_a_copy_button_and_a_server_made_qr_code(
 
 def test_failure_reason_is_explained_in_words(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    dynamo.payment_status_update(
+    observe(
         repo,
-        user_id=ALICE,
-        payment_id=payment.payment_id,
-        status=S.FAILED,
-        source="webhook payment_failed",
-        failure_stage="authorizing",
-        failure_reason="insufficient_funds",
+        payment,
+        AttemptSeen(
+            "tl-1", A.FAILED, T0, failure_stage="authorizing", failure_reason="insufficient_funds"
+        ),
+        LinkDisabled("expired", T0),
     )
     page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
     assert "did not have enough money" in page
@@ -63,14 +73,7 @@ def test_failure_reason_is_explained_in_words(alice: Client, repo: Dynamo) -> No
 
 def test_unknown_failure_reason_is_shown_as_it_came(alice: Client, repo: Dynamo) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    dynamo.payment_status_update(
-        repo,
-        user_id=ALICE,
-        payment_id=payment.payment_id,
-        status=S.FAILED,
-        source="webhook",
-        failure_reason="brand_new_reason",
-    )
+    observe(repo, payment, AttemptSeen("tl-1", A.FAILED, T0, failure_reason="brand_new_reason"))
     page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
     assert "brand_new_reason" in page
 

@@ -7,7 +7,8 @@ from django.test import Client
 from payments import dynamo
 from payments.domain import PaymentStatus
 from payments.dynamo import Dynamo
-from tests.factories import ALICE, BOB, make_payments
+from payments.lifecycle import AttemptSeen, AttemptStatus
+from tests.factories import ALICE, BOB, T0, make_payments
 from tests.views.conftest import HTMX
 
 S = PaymentStatus
@@ -60,11 +61,12 @@ def test_detail_part_also_refreshes_the_details_card_out_of_band(
     alice: Client, repo: Dynamo
 ) -> None:
     (payment,) = make_payments(repo, ALICE, 1)
-    dynamo.payment_truelayer_id_set(
-        repo, user_id=ALICE, payment_id=payment.payment_id, truelayer_payment_id="tl-pay-42"
-    )
-    dynamo.payment_status_update(
-        repo, user_id=ALICE, payment_id=payment.payment_id, status=S.AUTHORIZING, source="test"
+    dynamo.payment_observe(
+        repo,
+        user_id=ALICE,
+        payment_id=payment.payment_id,
+        observation=AttemptSeen("tl-pay-42", AttemptStatus.AUTHORIZING, T0),
+        source="test",
     )
     text = alice.get(
         f"/payments/{payment.payment_id}/status/?part=detail&shown=pending", headers=HTMX

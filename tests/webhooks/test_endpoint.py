@@ -1,9 +1,11 @@
-"""The webhook endpoint: only requests signed with a key from an allow-listed JWKS change
-anything; each event is applied once, forward only; unknown payments are acknowledged."""
+"""The webhook endpoint: only requests signed with a key from an allow-listed JWKS, sent within
+the replay window, change anything; each event is applied once along the transition table;
+events for payments not known yet are parked (202)."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -50,7 +52,7 @@ def test_signed_events_link_the_payment_and_move_it_to_executed(
         PaymentStatus.AUTHORIZATION_REQUIRED,
         PaymentStatus.EXECUTED,
     ]
-    assert stored.history[-1].source == "webhook payment_executed"
+    assert stored.history[-1].source == "TrueLayer webhook (payment_executed)"
 
 
 def test_payment_failed_stores_stage_and_reason(
@@ -64,14 +66,21 @@ def test_payment_failed_stores_stage_and_reason(
         failure_stage="authorizing",
         failure_reason="a_reason_nobody_documented",
     )
-    assert post(client, signer, body)[0] == 200
+    assert post(client, signer, body) == (200, '{"result": "applied"}')
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
-    assert stored.status is PaymentStatus.FAILED
+    # The link is still open: the payer can try again.
+    assert stored.status is PaymentStatus.ATTEMPT_FAILED
     assert (stored.failure_stage, stored.failure_reason) == (
         "authorizing",
         "a_reason_nobody_documented",
     )
+    closed = event_body(
+        "payment_link_disabled", payment_link_id=payment.payment_link_id, disabled_reason="expired"
+    )
+    assert post(client, signer, closed)[0] == 200
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None and stored.status is PaymentStatus.FAILED
 
 
 def test_tampered_body_is_refused_and_changes_nothing(
@@ -201,9 +210,20 @@ def test_replayed_event_id_is_acknowledged_and_changes_nothing(
 
     status, text = post(client, signer, executed)
 
-    assert status == 200
-    assert "duplicate" in text
-    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == before
+    assert (status, json.loads(text)) == (200, {"result": "duplicate"})
+    after = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
+    assert before is not None and after is not None
+    # Only the webhook log says it came again.
+    assert (after.status, after.history, after.attempts, after.updated_at) == (
+        before.status,
+        before.history,
+        before.attempts,
+        before.updated_at,
+    )
+    assert [(e.event_type, e.outcome) for e in after.webhook_log][-2:] == [
+        ("payment_executed", "applied"),
+        ("payment_executed", "duplicate"),
+    ]
 
 
 def test_late_event_never_moves_the_status_back(
@@ -213,8 +233,9 @@ def test_late_event_never_moves_the_status_back(
     post(client, signer, created(payment.payment_link_id))
     post(client, signer, event_body("payment_settled", payment_id="tl-pay-1"))
 
+    late = event_body("payment_executed", payment_id="tl-pay-1")
+    assert post(client, signer, late) == (200, '{"result": "not a valid move"}')
     assert post(client, signer, event_body("payment_authorized", payment_id="tl-pay-1"))[0] == 200
-    assert post(client, signer, event_body("payment_executed", payment_id="tl-pay-1"))[0] == 200
 
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
@@ -222,12 +243,13 @@ def test_late_event_never_moves_the_status_back(
     assert [h.status for h in stored.history][-1] is PaymentStatus.SETTLED
 
 
-def test_events_for_unknown_payments_are_acknowledged(
+def test_events_for_unknown_payments_are_parked_and_acknowledged(
     repo: Dynamo, signer: WebhookSigner, client: Client
 ) -> None:
     payment = payment_with_link(repo)
-    assert post(client, signer, event_body("payment_executed", payment_id="nobody"))[0] == 202
-    assert post(client, signer, created("link-nobody"))[0] == 202
+    parked = (202, '{"result": "parked"}')
+    assert post(client, signer, event_body("payment_executed", payment_id="nobody")) == parked
+    assert post(client, signer, created("link-nobody")) == parked
     assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
@@ -238,13 +260,15 @@ def test_link_disabled_with_no_payment_marks_it_expired(
     body = event_body(
         "payment_link_disabled",
         payment_link_id=payment.payment_link_id,
-        disablement_reason="expired",
+        disabled_reason="expired",
         disabled_at="2026-01-02T10:00:00Z",
     )
     assert post(client, signer, body)[0] == 200
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.EXPIRED
+    assert stored.lifecycle.link.disabled_reason == "expired"
+    assert stored.lifecycle.link.disabled_at == datetime(2026, 1, 2, 10, tzinfo=UTC)
 
 
 def test_link_disabled_after_a_payment_leaves_the_payment_status(
@@ -256,12 +280,31 @@ def test_link_disabled_after_a_payment_leaves_the_payment_status(
     body = event_body(
         "payment_link_disabled",
         payment_link_id=payment.payment_link_id,
-        disablement_reason="payment_completed",
+        disabled_reason="fulfilled",
     )
     assert post(client, signer, body)[0] == 200
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None
     assert stored.status is PaymentStatus.EXECUTED
+    assert stored.lifecycle.link.disabled_reason == "fulfilled"
+
+
+@pytest.mark.parametrize(
+    ("sent", "message"),
+    [
+        ("2001-01-01T10:00:00Z", "too old"),
+        (None, "in the future"),
+        ("yesterday", "not a time"),
+    ],
+)
+def test_a_signed_event_outside_the_timestamp_window_is_refused_and_changes_nothing(
+    repo: Dynamo, signer: WebhookSigner, client: Client, sent: str | None, message: str
+) -> None:
+    payment = payment_with_link(repo)
+    future = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, text = post(client, signer, created(payment.payment_link_id), timestamp=sent or future)
+    assert status == 400 and message in json.loads(text)["result"]
+    assert dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id) == payment
 
 
 def test_jwks_is_cached_and_refetched_once_for_a_new_kid(
