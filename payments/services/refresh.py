@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 REFRESH_SOURCE = "Refresh status (asked TrueLayer)"
 RECONCILIATION_SOURCE = "Reconciliation (corrected from TrueLayer)"
+# A run stops once TrueLayer has failed to answer for this many payments in a row.
+RECONCILE_GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class ReconcileReport:
     busy: int = 0  # another server was checking it at the same moment
     changed: list[tuple[str, str]] = field(default_factory=list)  # (payment id, what moved)
     missing: list[str] = field(default_factory=list)  # TrueLayer does not know the link
+    unreachable: list[str] = field(default_factory=list)  # TrueLayer did not answer for these
 
 
 def payments_reconcile(
@@ -96,12 +99,15 @@ def payments_reconcile(
     on_change: Callable[[str, str], None] | None = None,
 ) -> ReconcileReport:
     """Check every open payment that is due (stale, or its link past `expires_at`) with
-    TrueLayer and apply what it says. Reads only the open payments that are due. Raises
-    `TrueLayerError` when TrueLayer cannot be reached and `RepositoryError` for DynamoDB."""
+    TrueLayer and apply what it says. Reads only the open payments that are due. A payment
+    TrueLayer does not answer for is skipped (`unreachable`, checked again next run); after
+    RECONCILE_GIVE_UP_AFTER in a row it raises `TrueLayerError`. `RepositoryError` for
+    DynamoDB."""
     db = db or get_dynamo()
     provider = provider or get_provider()
     now = now or utc_now()
     report = ReconcileReport()
+    consecutive_failures = 0
     for user_id, payment_id in dynamo.open_due(db, now=now, limit=limit):
         if not dynamo.reconcile_lease(db, payment_id, now=now):
             report.busy += 1
@@ -130,7 +136,15 @@ def payments_reconcile(
                     expires_at=payment.expires_at if payment else None,
                 )
                 continue
-            raise
+            # TrueLayer did not answer for this one: keep going (the others may be fine), but
+            # stop after a few in a row — it is down — and say so (the command exits 1).
+            logger.warning("reconcile %s: TrueLayer unreachable: %s", payment_id, error.title)
+            report.unreachable.append(payment_id)
+            consecutive_failures += 1
+            if consecutive_failures >= RECONCILE_GIVE_UP_AFTER:
+                raise
+            continue
+        consecutive_failures = 0
         for change in refreshed.changes:
             report.changed.append((payment_id, change))
             if on_change is not None:

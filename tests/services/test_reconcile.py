@@ -217,6 +217,23 @@ def test_command_with_truelayer_unreachable_fails_with_one_line(
     assert stored == payment
 
 
+def test_one_payment_truelayer_does_not_answer_for_does_not_hold_up_the_others(
+    repo: Dynamo, truelayer: responses.RequestsMock, settings: SettingsWrapper
+) -> None:
+    settings.TRUELAYER_MAX_ATTEMPTS = 1
+    silent, fine = payment_with_link(repo, 1), payment_with_link(repo, 2)
+    silent_url = f"{API}/v3/payment-links/{silent.payment_link_id}"
+    truelayer.add(responses.GET, silent_url, body=requests.ConnectionError("reset"))
+    answer(truelayer, fine, [{"id": "tl-fine", "status": "executed"}])
+
+    report = reconcile(repo, utc_now() + LATER)
+
+    assert report.unreachable == [silent.payment_id]
+    assert report.changed == [(fine.payment_id, "payment executed")]
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=silent.payment_id)
+    assert stored == silent
+
+
 def test_two_concurrent_runs_change_each_payment_once(
     dynamodb_local_repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:

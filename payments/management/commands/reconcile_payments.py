@@ -48,3 +48,8 @@ class Command(BaseCommand):
             + (f"; {len(report.missing)} unknown to TrueLayer" if report.missing else "")
             + "."
         )
+        if report.unreachable:
+            raise CommandError(
+                f"TrueLayer cannot be reached: no answer for {len(report.unreachable)} "
+                "payment(s); they will be checked again on the next run."
+            )
