@@ -130,6 +130,46 @@ class EngineSupervisor:
         return True
 
 
+@dataclass
+class Reconciler:
+    """Runs `manage.py reconcile_payments` every `every_seconds` in the background, as a
+    scheduled job would in production, and says what it corrected (quiet otherwise), so a
+    payment whose webhook was lost (the simulator can lose one on purpose) is put right."""
+
+    env: dict[str, str]
+    every_seconds: float = 60.0
+    process: subprocess.Popen[str] | None = None
+    next_run: float = field(default_factory=lambda: time.monotonic() + 60.0)
+
+    def tick(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            out, _ = self.process.communicate()
+            lines = [line for line in out.splitlines() if line.strip()]
+            if self.process.returncode or any(line.startswith("  ") for line in lines):
+                for line in lines:
+                    say(f"reconcile_payments: {line.strip()}")
+            self.process = None
+        if self.process is None and time.monotonic() >= self.next_run:
+            self.next_run = time.monotonic() + self.every_seconds
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "reconcile_payments"],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                preexec_fn=dynamodb_local._die_with_parent,
+            )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
 def serve(address: str, env: dict[str, str], supervisor: EngineSupervisor) -> int:
     """Runs the dev server until it exits, the engine can't be kept up, or we are told to
     stop. A dead engine is restarted (on the same port, with the same data)."""
@@ -140,6 +180,7 @@ def serve(address: str, env: dict[str, str], supervisor: EngineSupervisor) -> in
         start_new_session=True,  # we stop it (and its autoreloader child) as a group
         preexec_fn=dynamodb_local._die_with_parent,
     )
+    reconciler = Reconciler(env)
     try:
         while True:
             code = app.poll()
@@ -148,8 +189,10 @@ def serve(address: str, env: dict[str, str], supervisor: EngineSupervisor) -> in
                 return code or 1
             if not supervisor.check():
                 return 1
+            reconciler.tick()
             time.sleep(0.5)
     finally:
+        reconciler.stop()
         # SIGINT first so runserver shuts down as it does on Ctrl-C, then SIGTERM/SIGKILL.
         if app.poll() is None:
             try:
@@ -210,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         say(f"app on http://{address}/  | {engine.engine} on {engine.endpoint_url}")
         say(f"data: {where}; users and sessions in {data_dir}; log {log_path}")
+        say("reconcile_payments runs every minute: stale statuses are corrected from TrueLayer.")
         say("Ctrl-C stops the app and the database.")
         return serve(address, env, supervisor)
     except (KeyboardInterrupt, Stop):
