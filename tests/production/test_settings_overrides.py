@@ -12,7 +12,7 @@ from payments_dashboard.test_settings import TRUELAYER_SIGNING_PRIVATE_KEY
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "x" * 50,
+    "DJANGO_SECRET_KEY": "override-test-key-" + "0123456789abcdef" * 3,
     "AUTH0_DOMAIN": "tenant.eu.auth0.com",
     "AUTH0_CLIENT_ID": "id",
     "AUTH0_CLIENT_SECRET": "secret",

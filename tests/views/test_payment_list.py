@@ -209,7 +209,8 @@ def test_rows_of_unfinished_payments_poll_their_status_and_final_ones_do_not(
 ) -> None:
     pending, settled = make_payments(repo, ALICE, 2, statuses=(S.PENDING, S.SETTLED))
     page = html(alice.get("/"))
-    assert f'hx-get="/payments/{pending.payment_id}/status/?shown=pending"' in page
+    # It asks with the version it shows: any change (status, attempt, badge) answers anew.
+    assert f'hx-get="/payments/{pending.payment_id}/status/?shown=v{pending.version}"' in page
     assert f"/payments/{settled.payment_id}/status/" not in page
 
 
