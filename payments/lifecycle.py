@@ -407,6 +407,8 @@ class RefundSeen:
     at: datetime
     amount_minor: int | None = None
     failure_reason: str = ""
+    # Our refund id, when TrueLayer's answer carries it back (metadata.refund_id).
+    our_refund_id: str = ""
 
 
 Observation = AttemptSeen | LinkDisabled | SettlementFact | CancellationFailed | RefundSeen
@@ -530,15 +532,34 @@ def _refund_seen(
     lifecycle: Lifecycle, seen: RefundSeen, source: str, before: PaymentStatus
 ) -> Decision:
     # Events name TrueLayer's refund id; ours are stored under our own id with TrueLayer's
-    # beside it. A refund we never made (TrueLayer Console) is kept under TrueLayer's id.
-    current = lifecycle.refund(seen.refund_id)
+    # beside it (API answers also carry ours in metadata). A refund we never made (TrueLayer
+    # Console) is kept under TrueLayer's id and counts against the remainder all the same.
+    ours = lifecycle.refund(seen.our_refund_id) if seen.our_refund_id else None
+    current = ours or lifecycle.refund(seen.refund_id)
+    # An entry an early webhook made under TrueLayer's id, now that ours is known: fold it in.
+    stray = lifecycle.refund(seen.refund_id) if ours is not None else None
+    stray = stray if stray is not None and stray is not ours else None
+    refunds = tuple(r for r in lifecycle.refunds if r is not current and r is not stray)
+    if stray is not None and current is not None:
+        current = _fold(current, stray)
     was = current.status if current else None
-    if was is seen.status:
-        if current is not None and current.amount_minor is None and seen.amount_minor is not None:
-            richer = replace(current, amount_minor=seen.amount_minor)
-            others = tuple(r for r in lifecycle.refunds if r is not current)
-            return Decision(Outcome.APPLIED, replace(lifecycle, refunds=(*others, richer)), before)
-        return Decision(Outcome.NO_CHANGE, lifecycle, before)
+    if current is not None and was is seen.status:
+        richer = replace(
+            current,
+            amount_minor=current.amount_minor
+            if current.amount_minor is not None
+            else seen.amount_minor,
+            truelayer_refund_id=current.truelayer_refund_id or seen.refund_id,
+        )
+        accepted = richer.truelayer_refund_id != current.truelayer_refund_id
+        if accepted:
+            richer = replace(richer, send_error="")
+        if richer == current and stray is None:
+            return Decision(Outcome.NO_CHANGE, lifecycle, before)
+        after = replace(lifecycle, refunds=(*refunds, richer))
+        if accepted:
+            return _decided(after, seen.at, source, "refund accepted by TrueLayer")
+        return Decision(Outcome.APPLIED, after, before)
     if seen.status not in REFUND_MOVES[was]:
         return Decision(Outcome.NOT_A_VALID_MOVE, lifecycle, before)
     base = current or Refund(
@@ -552,15 +573,28 @@ def _refund_seen(
         at=seen.at,
         failure_reason=seen.failure_reason or base.failure_reason,
         truelayer_refund_id=base.truelayer_refund_id or seen.refund_id,
+        send_error="",
     )
-    others = tuple(r for r in lifecycle.refunds if r is not current)
-    after = replace(lifecycle, refunds=(*others, refund))
+    after = replace(lifecycle, refunds=(*refunds, refund))
     words = f"refund {seen.status.value}" + (
         f" ({seen.failure_reason})" if seen.failure_reason else ""
     )
     if current is None:
         words += " (made outside the dashboard)"
     return _decided(after, seen.at, source, words)
+
+
+def _fold(ours: Refund, stray: Refund) -> Refund:
+    """Our refund, with what an entry stored under TrueLayer's id learned first."""
+    if stray.status is ours.status or stray.status not in REFUND_MOVES[ours.status]:
+        return replace(ours, truelayer_refund_id=ours.truelayer_refund_id or stray.refund_id)
+    return replace(
+        ours,
+        status=stray.status,
+        at=stray.at,
+        failure_reason=stray.failure_reason,
+        truelayer_refund_id=ours.truelayer_refund_id or stray.refund_id,
+    )
 
 
 def _with_attempt(lifecycle: Lifecycle, attempt: Attempt) -> Lifecycle:

@@ -10,6 +10,8 @@ says what happened and a "Retry" that sends the same Idempotency-Key and bytes.
 - TrueLayer cannot be reached or answers 5xx/409/429 after its retries: the refund stays
   pending with the error and can be retried (`refund_retry`); its amount stays reserved, as
   TrueLayer may have made it.
+- Storing TrueLayer's answer fails: the refund stays stored as pending (its amount reserved),
+  and "Refresh status" (GET refunds, matched by our id in the metadata) or "Retry" completes it.
 - TrueLayer refuses it (any other 4xx): the refund is `failed` and its amount returns to what
   remains, in the same write.
 """
@@ -24,6 +26,7 @@ from decimal import Decimal
 from payments import dynamo
 from payments.domain import Payment, utc_now
 from payments.dynamo import Dynamo
+from payments.errors import RepositoryError
 from payments.lifecycle import Lifecycle, Refund, RefundStatus
 from payments.refunds import (
     RefundRefused,
@@ -48,6 +51,9 @@ class RefundResult:
     payment: Payment
     refund: Refund
     created: bool = True
+    # False: TrueLayer answered but storing its answer failed (DynamoDB); the refund is stored
+    # as pending and "Refresh status" or "Retry" (same key) completes it.
+    saved: bool = True
 
 
 def refund_create(
@@ -150,9 +156,18 @@ def _send(
         edit = _accepted(refund.refund_id, truelayer_id)
     # If this write fails, TrueLayer has the refund and we still say "pending, not accepted":
     # "Retry" sends the same key, TrueLayer answers with the same refund id, and this repeats.
-    stored = dynamo.refund_change(
-        db, user_id=payment.user_id, payment_id=payment.payment_id, edit=edit
-    )
+    try:
+        stored = dynamo.refund_change(
+            db, user_id=payment.user_id, payment_id=payment.payment_id, edit=edit
+        )
+    except RepositoryError as error:
+        logger.error(
+            "payment %s: TrueLayer answered about refund %s but it could not be stored: %s",
+            payment.payment_id,
+            refund.refund_id,
+            error,
+        )
+        return RefundResult(payment, refund, saved=False)
     stored = stored or payment
     return RefundResult(stored, stored.lifecycle.refund(refund.refund_id) or refund)
 

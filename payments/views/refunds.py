@@ -81,7 +81,13 @@ def payment_refund(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
         form.add_error(None, f"{error.message} Nothing was sent to TrueLayer.")
         return render(request, "payments/refund.html", context, status=error.status)
     refund = result.refund
-    if not result.created:
+    if not result.saved:
+        messages.warning(
+            request,
+            "The refund was sent to TrueLayer, but its answer could not be saved (the payments "
+            "database did not answer). It stays pending: use Refresh status in a moment.",
+        )
+    elif not result.created:
         messages.info(request, "This refund was already requested; it is shown below.")
     elif refund.failure_reason:
         messages.error(request, f"TrueLayer refused the refund: {refund.failure_reason}.")
@@ -112,7 +118,9 @@ def refund_retry(
         messages.error(request, error.message)
         return redirect("payments:detail", payment_id=payment_id)
     refund = result.refund
-    if refund.awaiting_truelayer:
+    if not result.saved:
+        messages.warning(request, "TrueLayer answered, but its answer could not be saved yet.")
+    elif refund.awaiting_truelayer:
         messages.error(
             request, f"TrueLayer has still not accepted the refund ({refund.send_error})."
         )

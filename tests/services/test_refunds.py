@@ -268,3 +268,59 @@ def test_a_refund_made_outside_the_product_appears_and_the_early_webhook_is_fold
     assert merged.refund_id == result.refund.refund_id
     assert merged.status is RefundStatus.EXECUTED
     assert result.payment.lifecycle.refund_reserved_minor == 300
+
+
+def test_refresh_reads_refunds_back_a_lost_write_and_a_refund_made_elsewhere(
+    repo: Dynamo, truelayer: responses.RequestsMock
+) -> None:
+    """TrueLayer accepted our refund but storing its id failed; another refund was made in
+    TrueLayer Console. "Refresh status" (GET refunds) fixes the first and adds the second."""
+    truelayer.add(responses.POST, REFUNDS_URL, json={"id": "tl-refund-1"}, status=202)
+    payment = paid(repo)
+    with mock.patch.object(dynamo, "refund_change", side_effect=DatabaseUnavailable()):
+        lost = refund(repo, payment, "5.00")
+    assert not lost.saved
+    stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
+    assert stored is not None
+    (ours,) = stored.lifecycle.refunds
+    assert ours.awaiting_truelayer
+    link = payment.payment_link_id
+    truelayer.add(
+        responses.GET, f"{API}/v3/payment-links/{link}", json={"id": link, "status": "disabled"}
+    )
+    truelayer.add(
+        responses.GET,
+        f"{API}/v3/payment-links/{link}/payments",
+        json={"items": [{"id": "tl-pay-1", "status": "executed"}]},
+    )
+    truelayer.add(
+        responses.GET,
+        REFUNDS_URL,
+        json={
+            "items": [
+                {
+                    "id": "tl-refund-1",
+                    "amount_in_minor": 500,
+                    "status": "executed",
+                    "executed_at": "2026-11-20T12:00:00Z",
+                    "metadata": {"refund_id": ours.refund_id},
+                },
+                {"id": "tl-console", "amount_in_minor": 1200, "status": "pending"},
+            ]
+        },
+    )
+
+    refreshed = services.payment_refresh_status(
+        user_id=ALICE, payment_id=payment.payment_id, db=repo
+    )
+
+    by_id = {r.refund_id: r for r in refreshed.payment.lifecycle.refunds}
+    assert set(by_id) == {ours.refund_id, "tl-console"}
+    assert by_id[ours.refund_id].truelayer_refund_id == "tl-refund-1"
+    assert by_id[ours.refund_id].status is RefundStatus.EXECUTED
+    assert by_id["tl-console"].amount_minor == 1200
+    assert refreshed.payment.lifecycle.refund_reserved_minor == 1700
+    assert "refund pending (made outside the dashboard)" in refreshed.changes
+    # What remains is what TrueLayer has not refunded: 3.00.
+    with pytest.raises(RefundRefused, match="At most 3.00 GBP remains"):
+        refund(repo, payment, "3.01", token="form-2")
