@@ -40,9 +40,9 @@ class RefundAmounts:
 
     @property
     def label(self) -> str:
-        """ "refunded", "partially refunded" or "" (none executed yet)."""
+        """ "refunded", "partially refunded", "refund pending" or "" (no refund)."""
         if not self.refunded:
-            return ""
+            return "refund pending" if self.pending else ""
         return "refunded" if not self.remaining and not self.pending else "partially refunded"
 
 

@@ -99,21 +99,14 @@ def stats_for_range(
     hour at its ragged edges: the cost follows the length of the range, not the history."""
     require_user(user_id)
     start_h, end_h = _hour_range(start, end)
-    first_day = _ceil_day(start_h)
-    last_day = _floor_day(end_h)
     used = Metrics()
-    buckets: list[dict[str, Any]] = []
-    if first_day < last_day:
-        buckets += _buckets(db, used, DAILY, user_id, first_day, last_day - timedelta(days=1))
-        if start_h < first_day:
-            buckets += _buckets(db, used, HOURLY, user_id, start_h, first_day - _HOUR)
-        if last_day < end_h:
-            buckets += _buckets(db, used, HOURLY, user_id, last_day, end_h - _HOUR)
-    else:
-        buckets += _buckets(db, used, HOURLY, user_id, start_h, end_h - _HOUR)
+    buckets = _range_buckets(db, used, user_id, start_h, end_h)
     totals: dict[StatusCurrency, Totals] = {}
+    refunds: dict[str, Totals] = {}
     for bucket in buckets:
         _merge_into(totals, _bucket_totals(bucket))
+        for currency, refunded in _bucket_refunds(bucket).items():
+            refunds[currency] = refunds.get(currency, Totals()) + refunded
     if metrics is not None:
         metrics.add(used.requests, used.items_read)
     return PaymentStats(
@@ -122,6 +115,7 @@ def stats_for_range(
         totals=totals,
         requests=used.requests,
         items_read=used.items_read,
+        refunds={c: t for c, t in refunds.items() if t.count},
     )
 
 
@@ -134,21 +128,17 @@ def refund_totals_for_range(
     metrics: Metrics | None = None,
 ) -> dict[str, tuple[int, Decimal]]:
     """Executed refunds of the payments created in [start, end), per currency: (count,
-    amount). Read from the same aggregate items as `stats_for_range`, at the same cost."""
-    require_user(user_id)
-    start_h, end_h = _hour_range(start, end)
-    out: dict[str, tuple[int, Decimal]] = {}
-    for bucket in _range_buckets(db, metrics, user_id, start_h, end_h):
-        for name, value in bucket.items():
-            if not name.startswith("rc#"):
-                continue
-            currency = name[3:]
-            count_, amount = out.get(currency, (0, Decimal(0)))
-            out[currency] = (
-                count_ + int(value),
-                amount + Decimal(bucket.get(f"ra#{currency}", 0)),
-            )
-    return {c: v for c, v in out.items() if v[0]}
+    amount). The same read as `stats_for_range` (whose `refunds` field this is)."""
+    stats = stats_for_range(db, user_id=user_id, start=start, end=end, metrics=metrics)
+    return {c: (t.count, t.amount) for c, t in stats.refunds.items()}
+
+
+def _bucket_refunds(bucket: Mapping[str, Any]) -> dict[str, Totals]:
+    return {
+        name[3:]: Totals(int(value), Decimal(bucket.get(f"ra#{name[3:]}", 0)))
+        for name, value in bucket.items()
+        if name.startswith("rc#")
+    }
 
 
 def _range_buckets(

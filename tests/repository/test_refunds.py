@@ -15,6 +15,7 @@ from payments.dynamo import DuplicateRefund, Dynamo
 from payments.dynamo.items import deserialize, payment_key
 from payments.lifecycle import AttemptSeen, AttemptStatus, Refund, RefundSeen, RefundStatus
 from payments.refunds import RefundRefused
+from tests.factories import ALICE
 from tests.webhooks.helpers import payment_with_link
 
 T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -189,3 +190,52 @@ def test_refunds_racing_a_status_change_are_all_kept(dynamodb_local_repo: Dynamo
     assert stored is not None and stored.status.value == "settled"
     assert len(stored.lifecycle.refunds) == 5
     assert reserved(repo, payment) == 500
+
+
+def test_refund_aggregates_equal_a_brute_force_count(repository: Dynamo) -> None:
+    """Executed, failed, returned (executed → failed) and outside refunds over several payments
+    and currencies: the aggregates equal the sum over the payments themselves."""
+    moves: list[tuple[str, list[tuple[int, list[RefundStatus]]]]] = [
+        ("GBP", [(300, [RefundStatus.EXECUTED]), (200, [RefundStatus.FAILED])]),
+        ("GBP", [(2000, [RefundStatus.EXECUTED, RefundStatus.FAILED])]),
+        ("EUR", [(150, [RefundStatus.EXECUTED]), (50, [RefundStatus.EXECUTED])]),
+        ("EUR", [(999, [])]),
+    ]
+    for n, (currency, refunds) in enumerate(moves):
+        payment = payment_with_link(repository, n, amount="20.00", currency=currency)
+        payment = (
+            dynamo.payment_observe(
+                repository,
+                user_id=payment.user_id,
+                payment_id=payment.payment_id,
+                observation=AttemptSeen(f"tl-{n}", AttemptStatus.SETTLED, T0),
+                source="test",
+            ).payment
+            or payment
+        )
+        for k, (minor, statuses) in enumerate(refunds):
+            refund_id = f"r{n}-{k}"
+            dynamo.refund_create(
+                repository, payment=payment, refund=refund(payment, minor, refund_id)
+            )
+            for status in statuses:
+                dynamo.payment_observe(
+                    repository,
+                    user_id=payment.user_id,
+                    payment_id=payment.payment_id,
+                    observation=RefundSeen(refund_id, f"tl-{n}", status, T0),
+                    source="test",
+                )
+    brute: dict[str, tuple[int, Decimal]] = {}
+    for payment in dynamo.payment_iter(repository, user_id=ALICE):
+        for r in payment.lifecycle.refunds:
+            if r.status is RefundStatus.EXECUTED:
+                count, amount = brute.get(payment.currency, (0, Decimal(0)))
+                brute[payment.currency] = (count + 1, amount + Decimal(r.amount_minor or 0) / 100)
+    totals = dynamo.refund_totals_for_range(
+        repository,
+        user_id=ALICE,
+        start=datetime.now(UTC) - timedelta(days=2),
+        end=datetime.now(UTC) + timedelta(days=1),
+    )
+    assert totals == brute == {"GBP": (1, Decimal("3.00")), "EUR": (2, Decimal("2.00"))}

@@ -4,7 +4,9 @@ is not found."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import cast
 from unittest import mock
 
 import pytest
@@ -16,13 +18,14 @@ from payments import dynamo
 from payments.domain import Payment
 from payments.dynamo import Dynamo
 from payments.errors import DatabaseUnavailable
-from payments.lifecycle import AttemptSeen, AttemptStatus
+from payments.lifecycle import AttemptSeen, AttemptStatus, RefundSeen, RefundStatus
 from tests.factories import ALICE, BOB, sign_in
 from tests.truelayer.fakes import API, problem
 from tests.webhooks.helpers import payment_with_link
 
 REFUNDS_URL = f"{API}/v3/payments/tl-pay-1/refunds"
 TOKEN = "b" * 32
+T1 = datetime(2026, 11, 21, tzinfo=UTC)
 
 
 def paid(repo: Dynamo) -> Payment:
@@ -179,3 +182,51 @@ def test_truelayer_down_shows_the_saved_refund_with_retry(
     retry = reverse("payments:refund_retry", args=[payment.payment_id, saved.refund_id])
     detail = alice.get(alice.post(retry)["Location"]).content.decode()
     assert "accepted by TrueLayer" in detail and "tl-refund-5" in detail
+
+
+def execute(repo: Dynamo, payment: Payment, truelayer_refund_id: str) -> None:
+    dynamo.payment_observe(
+        repo,
+        user_id=ALICE,
+        payment_id=payment.payment_id,
+        observation=RefundSeen(
+            truelayer_refund_id,
+            "tl-pay-1",
+            RefundStatus.EXECUTED,
+            datetime(2026, 11, 21, tzinfo=UTC),
+        ),
+        source="test",
+    )
+
+
+def test_list_csv_and_statistics_show_refunds_and_net_volume(
+    alice: Client, repo: Dynamo, truelayer: responses.RequestsMock
+) -> None:
+    truelayer.add(responses.POST, REFUNDS_URL, json={"id": "tl-refund-1"}, status=202)
+    payment = paid(repo)
+    submit(alice, payment, "5.00", confirm="yes")
+    assert "refund pending" in alice.get(reverse("payments:list")).content.decode()
+    execute(repo, payment, "tl-refund-1")
+
+    listing = alice.get(reverse("payments:list")).content.decode()
+    assert 'data-testid="refund-badge">partially refunded<' in listing
+    export = alice.get(reverse("payments:export"))
+    csv_text = b"".join(cast("Iterator[bytes]", export.streaming_content)).decode()
+    head, line = csv_text.splitlines()[:2]
+    assert head.endswith("refunded_amount,refund_status")
+    assert line.endswith("5.00,partially refunded")
+    stats = alice.get(reverse("payments:stats"), {"range": "7d"}).content.decode()
+    assert (
+        "Net volume in GBP" in stats and "£15.00" in stats and "refunded £5.00 (1 refund)" in stats
+    )
+
+    truelayer.replace(responses.POST, REFUNDS_URL, json={"id": "tl-refund-2"}, status=202)
+    alice.post(
+        url(payment),
+        {"amount": "15.00", "reference": "Refund INV 7", "form_token": "c" * 32, "confirm": "yes"},
+    )
+    execute(repo, payment, "tl-refund-2")
+    listing = alice.get(reverse("payments:list")).content.decode()
+    assert 'data-testid="refund-badge">refunded<' in listing
+    detail = alice.get(reverse("payments:detail", args=[payment.payment_id])).content.decode()
+    assert "remaining £0.00" in detail and f'href="{url(payment)}"' not in detail
