@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 import responses
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -211,6 +212,7 @@ def test_list_csv_and_statistics_show_refunds_and_net_volume(
     listing = alice.get(reverse("payments:list")).content.decode()
     assert 'data-testid="refund-badge">partially refunded<' in listing
     export = alice.get(reverse("payments:export"))
+    assert isinstance(export, StreamingHttpResponse)
     csv_text = b"".join(cast("Iterator[bytes]", export.streaming_content)).decode()
     head, line = csv_text.splitlines()[:2]
     assert head.endswith("refunded_amount,refund_status")
