@@ -7,9 +7,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
+from accounts.recent import signed_in_recently
 from payments import selectors, services
 from payments.domain import Payment, from_minor_units
 from payments.errors import RepositoryError
@@ -39,7 +42,17 @@ def payment_refund(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
     currency, payer). POST with `confirm`: record and send the refund."""
     payment = _payment_or_404(request, payment_id)
     problem = refundable_problem(payment)
+    if request.method == "POST" and not problem and not signed_in_recently(request):
+        # Moving money needs a recent sign-in; come back to this form, filled in.
+        draft = {k: request.POST.get(k, "")[:64] for k in ("amount", "reference", "form_token")}
+        back = reverse("payments:refund", args=[payment_id]) + "?" + urlencode(draft)
+        return redirect(reverse("accounts:reauth") + "?" + urlencode({"next": back}))
     form = RefundForm(request.POST if request.method == "POST" else None, payment=payment)
+    if request.method == "GET":
+        # Back from "sign in again": the values the merchant had typed.
+        for name in ("amount", "reference", "form_token"):
+            if request.GET.get(name):
+                form.initial[name] = request.GET[name][:64]
     context = {"payment": payment, "form": form, "problem": problem}
     context["amounts"] = refund_amounts(payment)
     if request.method == "GET" or problem:

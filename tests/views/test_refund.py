@@ -4,17 +4,22 @@ is not found."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import cast
 from unittest import mock
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
+from pytest_django.fixtures import Settings as SettingsWrapper
 
+from accounts.dev import dev_merchant_get_or_create
+from accounts.recent import SIGNED_IN_AT
 from payments import dynamo
 from payments.domain import Payment
 from payments.dynamo import Dynamo
@@ -232,3 +237,56 @@ def test_list_csv_and_statistics_show_refunds_and_net_volume(
     assert 'data-testid="refund-badge">refunded<' in listing
     detail = alice.get(reverse("payments:detail", args=[payment.payment_id])).content.decode()
     assert "remaining £0.00" in detail and f'href="{url(payment)}"' not in detail
+
+
+def test_an_old_sign_in_must_be_confirmed_and_returns_to_the_filled_in_form(
+    alice: Client, repo: Dynamo, truelayer: responses.RequestsMock, settings: SettingsWrapper
+) -> None:
+    settings.DEBUG = True  # the development sign-in re-confirms
+    settings.DEV_SIGN_IN = True
+    alice.force_login(
+        dev_merchant_get_or_create(merchant_id=ALICE),
+        backend="django.contrib.auth.backends.ModelBackend",
+    )
+    payment = paid(repo)
+    session = alice.session
+    session[SIGNED_IN_AT] = int(time.time()) - 16 * 60  # REFUND_REAUTH_MINUTES is 15
+    session.save()
+
+    response = alice.post(
+        url(payment), {"amount": "4.00", "reference": "Refund X", "form_token": TOKEN}
+    )
+
+    assert response.status_code == 302 and response["Location"].startswith(
+        reverse("accounts:reauth")
+    )
+    assert [c for c in truelayer.calls if c.request.url == REFUNDS_URL] == []
+    page = alice.get(response["Location"]).content.decode()
+    assert "Confirm and continue" in page
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    back = alice.post(reverse("accounts:reauth"), {"next": next_url})
+    assert back.status_code == 302 and back["Location"].startswith(url(payment))
+    form = alice.get(back["Location"]).content.decode()
+    assert 'value="4.00"' in form and 'value="Refund X"' in form and f'value="{TOKEN}"' in form
+    # Now recent: the same submission goes on to the confirmation.
+    confirm = alice.post(
+        url(payment), {"amount": "4.00", "reference": "Refund X", "form_token": TOKEN}
+    )
+    assert "Confirm the refund" in confirm.content.decode()
+
+
+def test_auth0_reauth_asks_auth0_for_a_fresh_login(
+    alice: Client, settings: SettingsWrapper, db: None
+) -> None:
+    settings.SOCIAL_AUTH_AUTH0_DOMAIN = "tenant.eu.auth0.com"
+    settings.SOCIAL_AUTH_AUTH0_KEY = "client-id"
+    settings.SOCIAL_AUTH_AUTH0_SECRET = "secret"
+    page = alice.get(reverse("accounts:reauth"), {"next": "/payments/x/refund/"}).content.decode()
+    assert 'name="reauth" value="1"' in page
+    start = alice.post(
+        reverse("social:begin", args=["auth0"]), {"reauth": "1", "next": "/payments/x/refund/"}
+    )
+    query = parse_qs(urlsplit(start["Location"]).query)
+    assert query["prompt"] == ["login"] and query["max_age"] == ["900"]
+    plain = alice.post(reverse("social:begin", args=["auth0"]), {"next": "/"})
+    assert "prompt" not in parse_qs(urlsplit(plain["Location"]).query)
