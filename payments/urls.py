@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("payments/<str:payment_id>/retry-link/", create.payment_retry_link, name="retry_link"),
     path("payments/<str:payment_id>/refresh/", create.payment_refresh, name="refresh"),
     path("payments/<str:payment_id>/refund/", refunds.payment_refund, name="refund"),
+    path("payments/<str:payment_id>/cancel/", refunds.payment_cancel, name="cancel"),
     path(
         "payments/<str:payment_id>/refunds/<str:refund_id>/retry/",
         refunds.refund_retry,

@@ -458,6 +458,30 @@ def fail_refund(link: SimulatedLink, form: dict[str, str]) -> Events:
     ]
 
 
+def cancel_attempt(attempt_id: str) -> list[Sent]:
+    """TrueLayer's answer to `POST /v3/payments/{id}/actions/cancel`, through webhooks: an
+    attempt still before `authorized` fails with reason `canceled`; a later one sends
+    `payment_cancellation_failed`. Raises `SimulatedPayment.DoesNotExist`."""
+    with transaction.atomic():
+        attempt = (
+            SimulatedPayment.objects.select_for_update()
+            .select_related("link")
+            .get(payment_id=attempt_id)
+        )
+        if attempt.status in (AUTHORIZATION_REQUIRED, AUTHORIZING):
+            events = _fail(attempt, stage=attempt.status, reason="canceled")
+        else:
+            events = [
+                _payment_event(
+                    "payment_cancellation_failed",
+                    attempt,
+                    failed_at=stamp(utc_now()),
+                    failure_reason="payment_already_authorized",
+                )
+            ]
+    return _dispatch(attempt.link, events, Delivery.NORMAL)
+
+
 REFUND_ACTIONS: dict[str, Callable[[SimulatedLink, dict[str, str]], Events]] = {
     "refund_execute": execute_refund,
     "refund_fail": fail_refund,

@@ -15,6 +15,7 @@ from payments.truelayer.client import TrueLayerError
 from payments.truelayer.provider import CreatedLink, PaymentLinkRequest, RefundRequest
 from simulator.lifecycle import (
     SCHEMES,
+    cancel_attempt,
     expire_if_due,
     link_request,
     link_status,
@@ -183,6 +184,12 @@ class SimulatorProvider:
 
     def create_refund(self, request: RefundRequest) -> str:
         return create_refund(request)
+
+    def cancel_payment(self, truelayer_payment_id: str, idempotency_key: str) -> None:
+        try:
+            cancel_attempt(truelayer_payment_id)
+        except SimulatedPayment.DoesNotExist:
+            raise _not_found("payment") from None
 
     def list_refunds(self, truelayer_payment_id: str) -> list[dict[str, Any]]:
         return list_refunds(truelayer_payment_id)

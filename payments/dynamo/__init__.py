@@ -43,6 +43,7 @@ deliveries race. Errors reach callers as `payments.errors` exceptions, never raw
 
 from __future__ import annotations
 
+from payments.dynamo.cancel import CANCEL_REQUESTED, CANCELLABLE, payment_timeline_note
 from payments.dynamo.client import (
     Dynamo,
     Metrics,
@@ -91,6 +92,9 @@ from payments.dynamo.tables import TableReport, tables_drop, tables_ensure
 
 __all__ = [
     "ATTEMPT",
+    "CANCEL_REQUESTED",
+    "CANCELLABLE",
+    "payment_timeline_note",
     "DUPLICATE",
     "REFUND_SOURCE",
     "DuplicateRefund",

@@ -14,6 +14,7 @@ from payments import formatting, refunds
 from payments.domain import WEBHOOK_LOG_LIMIT, Payment, PaymentStatus, from_minor_units
 from payments.lifecycle import ATTEMPT_LABELS, AttemptStatus, Refund
 from payments.refunds import RefundAmounts
+from payments.services import cancel
 
 register = template.Library()
 
@@ -32,6 +33,16 @@ def refund_amounts(payment: Payment) -> RefundAmounts:
 @register.filter
 def refund_major(refund: Refund, currency: str) -> Decimal:
     return from_minor_units(refund.amount_minor or 0, currency)
+
+
+@register.filter
+def cancellable(payment: Payment) -> bool:
+    return bool(cancel.cancellable_attempt(payment))
+
+
+@register.filter
+def cancellation_requested(payment: Payment) -> bool:
+    return cancel.cancellation_requested(payment)
 
 
 @register.filter

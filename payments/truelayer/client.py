@@ -185,6 +185,12 @@ class TrueLayerClient:
         path = f"/v3/payments/{_path_part(payment_id)}/refunds"
         return self.request("POST", path, body=raw, idempotency_key=idempotency_key)
 
+    def cancel_payment(self, payment_id: str, *, idempotency_key: str) -> ApiResponse:
+        """`POST /v3/payments/{id}/actions/cancel` (signed, empty JSON body): answered 202,
+        the outcome comes by webhook."""
+        path = f"/v3/payments/{_path_part(payment_id)}/actions/cancel"
+        return self.request("POST", path, body=b"{}", idempotency_key=idempotency_key)
+
     def get_refunds(self, payment_id: str) -> ApiResponse:
         return self.request("GET", f"/v3/payments/{_path_part(payment_id)}/refunds")
 

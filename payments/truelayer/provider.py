@@ -132,6 +132,8 @@ class PaymentLinkProvider(Protocol):
 
     def list_refunds(self, truelayer_payment_id: str) -> list[dict[str, Any]]: ...
 
+    def cancel_payment(self, truelayer_payment_id: str, idempotency_key: str) -> None: ...
+
 
 class TrueLayerProvider:
     """TrueLayer itself, over HTTP."""
@@ -174,6 +176,9 @@ class TrueLayerProvider:
                 "TrueLayer's answer had no refund id", status=answer.status, raw=answer.body
             )
         return refund_id
+
+    def cancel_payment(self, truelayer_payment_id: str, idempotency_key: str) -> None:
+        self.client.cancel_payment(truelayer_payment_id, idempotency_key=idempotency_key)
 
     def list_refunds(self, truelayer_payment_id: str) -> list[dict[str, Any]]:
         items = self.client.get_refunds(truelayer_payment_id).body.get("items", [])

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
 from accounts.recent import signed_in_recently
 from payments import selectors, services
-from payments.domain import Payment, from_minor_units
+from payments.domain import Payment, PaymentValidationError, from_minor_units
 from payments.errors import RepositoryError
 from payments.forms_refund import RefundForm
 from payments.refunds import (
@@ -24,6 +24,8 @@ from payments.refunds import (
     refund_amounts,
     refundable_problem,
 )
+from payments.services import cancel
+from payments.truelayer.client import TrueLayerError
 
 
 def _payment_or_404(request: AuthenticatedHttpRequest, payment_id: str) -> Payment:
@@ -153,3 +155,30 @@ def _refused(
     field = refused.field if refused.field in form.fields else None
     form.add_error(field, refused.message)
     return render(request, "payments/refund.html", context, status=400)
+
+
+@require_POST
+@merchant_required
+def payment_cancel(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
+    """Ask TrueLayer to cancel a payment the payer has not authorised yet."""
+    try:
+        payment = cancel.payment_cancel(
+            user_id=merchant_id(request),
+            payment_id=payment_id,
+            requested_by=request.user.email or request.user.get_username(),
+        )
+    except services.PaymentNotFound:
+        raise Http404("No payment with that id.") from None
+    except PaymentValidationError as refused:
+        messages.error(request, refused.message)
+    except RepositoryError as error:
+        messages.error(request, f"{error.message} Nothing was sent to TrueLayer.")
+    except TrueLayerError as error:
+        trace = f" (trace id {error.trace_id})" if error.trace_id else ""
+        messages.error(request, f"TrueLayer could not be asked to cancel: {error.title}{trace}.")
+    else:
+        if cancel.cancellation_requested(payment):
+            messages.success(request, "Cancellation requested. TrueLayer will report the outcome.")
+        else:
+            messages.info(request, f"The payment is now {payment.status.label.lower()}.")
+    return redirect("payments:detail", payment_id=payment_id)
