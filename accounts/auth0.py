@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from django.conf import settings
 from social_core.backends.auth0 import Auth0OAuth2
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthProviderError
@@ -24,6 +25,15 @@ class Auth0PKCE(BaseOAuth2PKCE[Any], Auth0OAuth2[Any]):
     # The state travels in `state` only, so the redirect_uri is exactly the Allowed Callback URL.
     REDIRECT_STATE = False
     EXTRA_DATA = [("picture", "picture"), ("fullname", "name"), ("email", "email")]
+
+    def auth_extra_arguments(self) -> dict[str, str]:
+        """A re-confirmation (`reauth=1` posted by the "sign in again" page) makes Auth0 ask
+        for credentials even with a live Auth0 session (`prompt=login`, `max_age`)."""
+        extra = dict(super().auth_extra_arguments())
+        if self.data.get("reauth") == "1":
+            extra["prompt"] = "login"
+            extra["max_age"] = str(settings.REFUND_REAUTH_MINUTES * 60)
+        return extra
 
     def request(self, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         # social-core already turns network failures into AuthProviderError; this keeps any

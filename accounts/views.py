@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.dev import SAMPLE_MERCHANT_IDS, dev_merchant_get_or_create
 from accounts.forms import DevSignInForm
 from accounts.merchant import dev_sign_in_enabled
+from accounts.recent import mark_signed_in
 from accounts.redirects import safe_next
 
 # What each social-core error code means to a merchant. Codes come from the error page's
@@ -158,3 +159,26 @@ def dev_login(request: HttpRequest) -> HttpResponse:
         "sample_merchant_ids": SAMPLE_MERCHANT_IDS,
     }
     return render(request, "accounts/dev_login.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def reauth(request: HttpRequest) -> HttpResponse:
+    """ "Sign in again" before moving money: Auth0 with `prompt=login` (the page posts
+    `reauth=1` to the sign-in start), or, with the development sign-in, a button that
+    re-confirms. Either way the merchant then returns to `next` (the filled-in form)."""
+    if not request.user.is_authenticated:
+        return redirect(
+            reverse("accounts:login") + "?" + urlencode({"next": request.get_full_path()})
+        )
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "POST":
+        if not dev_sign_in_enabled():
+            raise Http404("Re-confirm through Auth0.")
+        mark_signed_in(request)
+        return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+    context = {
+        "next": next_url,
+        "dev_sign_in": dev_sign_in_enabled(),
+        "minutes": settings.REFUND_REAUTH_MINUTES,
+    }
+    return render(request, "accounts/reauth.html", context)

@@ -239,6 +239,8 @@ class PaymentStats:
     totals: dict[tuple[PaymentStatus, str], Totals] = field(default_factory=dict)
     requests: int = 0
     items_read: int = 0
+    # Executed refunds of those payments, by currency (count of refunds, amount refunded).
+    refunds: dict[str, Totals] = field(default_factory=dict)
 
     def by_status(self) -> dict[PaymentStatus, dict[str, Totals]]:
         out: dict[PaymentStatus, dict[str, Totals]] = {}

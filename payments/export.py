@@ -14,6 +14,7 @@ from datetime import datetime
 
 from payments.domain import Payment
 from payments.formatting import iso_local, merchant_zone_name
+from payments.refunds import refund_amounts
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -40,6 +41,8 @@ def header() -> list[str]:
         "payment_link_id",
         "failure_stage",
         "failure_reason",
+        "refunded_amount",
+        "refund_status",
     ]
 
 
@@ -52,6 +55,7 @@ def _time(moment: datetime) -> str:
 
 
 def row(payment: Payment) -> list[str]:
+    refunded = refund_amounts(payment)
     return [
         payment.payment_id,
         _time(payment.created_at),
@@ -64,6 +68,8 @@ def row(payment: Payment) -> list[str]:
         _text(payment.payment_link_id),
         _text(payment.failure_stage),
         _text(payment.failure_reason),
+        str(refunded.refunded),
+        refunded.label,
     ]
 
 

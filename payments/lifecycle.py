@@ -234,14 +234,51 @@ class LinkState:
         return self.status is LinkStatus.DISABLED
 
 
+# Refund statuses whose amount is spoken for: they count against what remains to refund.
+REFUND_RESERVING = frozenset({RefundStatus.PENDING, RefundStatus.AUTHORIZED, RefundStatus.EXECUTED})
+# A payment can be refunded once its winning attempt reached one of these (link payments pay
+# into the merchant account; the refund starts when the payment settles).
+REFUNDABLE_STATUSES = frozenset(
+    {PaymentStatus.AUTHORIZED, PaymentStatus.EXECUTED, PaymentStatus.SETTLED}
+)
+
+
 @dataclass(frozen=True)
 class Refund:
+    """One refund of a payment. `refund_id` is ours (or TrueLayer's, for a refund made outside
+    the product); `truelayer_refund_id` is TrueLayer's once it answered. A refund with no
+    TrueLayer id and a `send_error` was stored but not (yet) accepted: "Retry" sends it again
+    with the same `idempotency_key`."""
+
     refund_id: str
     status: RefundStatus
     attempt_id: str = ""
     amount_minor: int | None = None
     at: datetime | None = None
     failure_reason: str = ""
+    truelayer_refund_id: str = ""
+    reference: str = ""
+    created_at: datetime | None = None
+    idempotency_key: str = ""
+    requested_by: str = ""
+    send_error: str = ""
+
+    @property
+    def reserves(self) -> int:
+        """Minor units this refund takes from what remains (0 once it failed)."""
+        return (self.amount_minor or 0) if self.status in REFUND_RESERVING else 0
+
+    @property
+    def awaiting_truelayer(self) -> bool:
+        """Stored by us, not yet accepted by TrueLayer: can be retried with the same key."""
+        return (
+            self.status is RefundStatus.PENDING
+            and not self.truelayer_refund_id
+            and bool(self.idempotency_key)
+        )
+
+    def matches(self, refund_id: str) -> bool:
+        return refund_id in (self.refund_id, self.truelayer_refund_id)
 
 
 @dataclass(frozen=True)
@@ -254,6 +291,19 @@ class Lifecycle:
 
     def attempt(self, attempt_id: str) -> Attempt | None:
         return next((a for a in self.attempts if a.attempt_id == attempt_id), None)
+
+    def refund(self, refund_id: str) -> Refund | None:
+        """A refund by our id or TrueLayer's."""
+        return next((r for r in self.refunds if r.matches(refund_id)), None)
+
+    @property
+    def refund_reserved_minor(self) -> int:
+        """Pending, authorised and executed refunds: what no new refund may take again."""
+        return sum(r.reserves for r in self.refunds)
+
+    @property
+    def refunded_minor(self) -> int:
+        return sum(r.amount_minor or 0 for r in self.refunds if r.status is RefundStatus.EXECUTED)
 
     @property
     def status(self) -> PaymentStatus:
@@ -357,6 +407,8 @@ class RefundSeen:
     at: datetime
     amount_minor: int | None = None
     failure_reason: str = ""
+    # Our refund id, when TrueLayer's answer carries it back (metadata.refund_id).
+    our_refund_id: str = ""
 
 
 Observation = AttemptSeen | LinkDisabled | SettlementFact | CancellationFailed | RefundSeen
@@ -479,28 +531,70 @@ def _attempt_seen(
 def _refund_seen(
     lifecycle: Lifecycle, seen: RefundSeen, source: str, before: PaymentStatus
 ) -> Decision:
-    current = next((r for r in lifecycle.refunds if r.refund_id == seen.refund_id), None)
+    # Events name TrueLayer's refund id; ours are stored under our own id with TrueLayer's
+    # beside it (API answers also carry ours in metadata). A refund we never made (TrueLayer
+    # Console) is kept under TrueLayer's id and counts against the remainder all the same.
+    ours = lifecycle.refund(seen.our_refund_id) if seen.our_refund_id else None
+    current = ours or lifecycle.refund(seen.refund_id)
+    # An entry an early webhook made under TrueLayer's id, now that ours is known: fold it in.
+    stray = lifecycle.refund(seen.refund_id) if ours is not None else None
+    stray = stray if stray is not None and stray is not ours else None
+    refunds = tuple(r for r in lifecycle.refunds if r is not current and r is not stray)
+    if stray is not None and current is not None:
+        current = _fold(current, stray)
     was = current.status if current else None
-    if was is seen.status:
-        return Decision(Outcome.NO_CHANGE, lifecycle, before)
+    if current is not None and was is seen.status:
+        richer = replace(
+            current,
+            amount_minor=current.amount_minor
+            if current.amount_minor is not None
+            else seen.amount_minor,
+            truelayer_refund_id=current.truelayer_refund_id or seen.refund_id,
+        )
+        accepted = richer.truelayer_refund_id != current.truelayer_refund_id
+        if accepted:
+            richer = replace(richer, send_error="")
+        if richer == current and stray is None:
+            return Decision(Outcome.NO_CHANGE, lifecycle, before)
+        after = replace(lifecycle, refunds=(*refunds, richer))
+        if accepted:
+            return _decided(after, seen.at, source, "refund accepted by TrueLayer")
+        return Decision(Outcome.APPLIED, after, before)
     if seen.status not in REFUND_MOVES[was]:
         return Decision(Outcome.NOT_A_VALID_MOVE, lifecycle, before)
-    refund = Refund(
-        refund_id=seen.refund_id,
-        status=seen.status,
-        attempt_id=seen.attempt_id or (current.attempt_id if current else ""),
-        amount_minor=seen.amount_minor
-        if seen.amount_minor is not None
-        else (current.amount_minor if current else None),
-        at=seen.at,
-        failure_reason=seen.failure_reason,
+    base = current or Refund(
+        refund_id=seen.refund_id, status=seen.status, truelayer_refund_id=seen.refund_id
     )
-    others = tuple(r for r in lifecycle.refunds if r.refund_id != seen.refund_id)
-    after = replace(lifecycle, refunds=(*others, refund))
+    refund = replace(
+        base,
+        status=seen.status,
+        attempt_id=seen.attempt_id or base.attempt_id,
+        amount_minor=seen.amount_minor if seen.amount_minor is not None else base.amount_minor,
+        at=seen.at,
+        failure_reason=seen.failure_reason or base.failure_reason,
+        truelayer_refund_id=base.truelayer_refund_id or seen.refund_id,
+        send_error="",
+    )
+    after = replace(lifecycle, refunds=(*refunds, refund))
     words = f"refund {seen.status.value}" + (
         f" ({seen.failure_reason})" if seen.failure_reason else ""
     )
+    if current is None:
+        words += " (made outside the dashboard)"
     return _decided(after, seen.at, source, words)
+
+
+def _fold(ours: Refund, stray: Refund) -> Refund:
+    """Our refund, with what an entry stored under TrueLayer's id learned first."""
+    if stray.status is ours.status or stray.status not in REFUND_MOVES[ours.status]:
+        return replace(ours, truelayer_refund_id=ours.truelayer_refund_id or stray.refund_id)
+    return replace(
+        ours,
+        status=stray.status,
+        at=stray.at,
+        failure_reason=stray.failure_reason,
+        truelayer_refund_id=ours.truelayer_refund_id or stray.refund_id,
+    )
 
 
 def _with_attempt(lifecycle: Lifecycle, attempt: Attempt) -> Lifecycle:

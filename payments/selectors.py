@@ -137,6 +137,13 @@ class CurrencyLine:
     received: Decimal
     received_before: Decimal
     received_change: str
+    # Executed refunds of this period's payments, and what is left of what was received.
+    refunded: Decimal = Decimal(0)
+    refunds: int = 0
+
+    @property
+    def net(self) -> Decimal:
+        return self.received - self.refunded
 
 
 @dataclass(frozen=True)
@@ -204,6 +211,7 @@ def payment_stats_summary(
     for c in sorted(set(now.created) | set(then.created)):
         received = now.received.get(c, Decimal(0))
         received_before = then.received.get(c, Decimal(0))
+        refunded = current.refunds.get(c, Totals())
         currency_lines.append(
             CurrencyLine(
                 currency=c,
@@ -212,6 +220,8 @@ def payment_stats_summary(
                 received=received,
                 received_before=received_before,
                 received_change=change(received, received_before),
+                refunded=refunded.amount,
+                refunds=refunded.count,
             )
         )
     rate_change = (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from payments.views import create, dashboard, webhooks
+from payments.views import create, dashboard, refunds, webhooks
 
 app_name = "payments"
 urlpatterns: list[URLPattern] = [
@@ -10,6 +10,13 @@ urlpatterns: list[URLPattern] = [
     path("payments/new/", create.payment_new, name="new"),
     path("payments/<str:payment_id>/retry-link/", create.payment_retry_link, name="retry_link"),
     path("payments/<str:payment_id>/refresh/", create.payment_refresh, name="refresh"),
+    path("payments/<str:payment_id>/refund/", refunds.payment_refund, name="refund"),
+    path("payments/<str:payment_id>/cancel/", refunds.payment_cancel, name="cancel"),
+    path(
+        "payments/<str:payment_id>/refunds/<str:refund_id>/retry/",
+        refunds.refund_retry,
+        name="refund_retry",
+    ),
     path("webhooks/truelayer/", webhooks.truelayer_webhook, name="webhook"),
     # Also without the slash: APPEND_SLASH would answer a POST with a redirect that drops its
     # body (or a 500 with DEBUG on), and a signature covers the path that was really used.

@@ -203,6 +203,8 @@ DYNAMODB_TIMEOUT_SECONDS = env_int("DYNAMODB_TIMEOUT_SECONDS", 2)
 # /healthz answers 503 when Django's database or DynamoDB has not answered within this.
 HEALTHZ_TIMEOUT_SECONDS = env_int("HEALTHZ_TIMEOUT_SECONDS", 2)
 PAYMENTS_PAGE_SIZE = env_int("PAYMENTS_PAGE_SIZE", 25)
+# A refund moves money: it needs a sign-in at most this many minutes old (else: sign in again).
+REFUND_REAUTH_MINUTES = env_int("REFUND_REAUTH_MINUTES", 15)
 # Items a reference/amount search may read per request before it answers with a cursor.
 PAYMENTS_SEARCH_BUDGET = env_int("PAYMENTS_SEARCH_BUDGET", 1000)
 

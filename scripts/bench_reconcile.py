@@ -69,6 +69,17 @@ class StandInTrueLayer:
     def create_payment_link(self, request: Any) -> Any:
         raise NotImplementedError("the benchmark creates no link")
 
+    def list_refunds(self, truelayer_payment_id: str) -> list[dict[str, Any]]:
+        # Reconciliation also reads the refunds of a refundable (here: executed) payment.
+        self.calls += 1
+        return []
+
+    def create_refund(self, request: Any) -> str:
+        raise NotImplementedError("the benchmark makes no refund")
+
+    def cancel_payment(self, truelayer_payment_id: str, idempotency_key: str) -> None:
+        raise NotImplementedError("the benchmark cancels nothing")
+
 
 def prototypes(db: Dynamo) -> tuple[dict[str, Any], dict[str, Any]]:
     """A closed (settled) and an open (authorization required) payment item, as the real write

@@ -36,6 +36,7 @@ from simulator.models import (
     SUCCEEDED,
     SimulatedLink,
     SimulatedPayment,
+    SimulatedRefund,
     SimulatedWebhook,
 )
 
@@ -406,6 +407,87 @@ def expire_link(link: SimulatedLink) -> Events:
     return [_link_disabled_event(link)]
 
 
+# --- refunds: the merchant decides what the bank does with each ------------------------------
+
+REFUND_FAILURE_REASON = "refund_rejected_by_bank"
+
+
+def _refund_of(link: SimulatedLink, form: dict[str, str]) -> SimulatedRefund:
+    refund = (
+        SimulatedRefund.objects.select_for_update()
+        .filter(refund_id=form.get("refund_id", ""), payment__link=link)
+        .select_related("payment")
+        .first()
+    )
+    _require(refund is not None, "No such refund on this link.")
+    assert refund is not None
+    return refund
+
+
+def execute_refund(link: SimulatedLink, form: dict[str, str]) -> Events:
+    """The refund reaches the payer: `refund_executed`."""
+    refund = _refund_of(link, form)
+    _require(refund.status == SimulatedRefund.PENDING, "Only a pending refund can be executed.")
+    refund.status, refund.executed_at = SimulatedRefund.EXECUTED, utc_now()
+    refund.save(update_fields=["status", "executed_at"])
+    return [
+        delivery.new_event(
+            "refund_executed",
+            refund_id=refund.refund_id,
+            payment_id=refund.payment.payment_id,
+            executed_at=stamp(refund.executed_at),
+        )
+    ]
+
+
+def fail_refund(link: SimulatedLink, form: dict[str, str]) -> Events:
+    """The bank refuses the refund (or returns it after execution): `refund_failed`."""
+    refund = _refund_of(link, form)
+    _require(refund.status != SimulatedRefund.FAILED, "This refund has failed already.")
+    refund.status, refund.failed_at = SimulatedRefund.FAILED, utc_now()
+    refund.failure_reason = REFUND_FAILURE_REASON
+    refund.save(update_fields=["status", "failed_at", "failure_reason"])
+    return [
+        delivery.new_event(
+            "refund_failed",
+            refund_id=refund.refund_id,
+            payment_id=refund.payment.payment_id,
+            failed_at=stamp(refund.failed_at),
+            failure_reason=refund.failure_reason,
+        )
+    ]
+
+
+def cancel_attempt(attempt_id: str) -> list[Sent]:
+    """TrueLayer's answer to `POST /v3/payments/{id}/actions/cancel`, through webhooks: an
+    attempt still before `authorized` fails with reason `canceled`; a later one sends
+    `payment_cancellation_failed`. Raises `SimulatedPayment.DoesNotExist`."""
+    with transaction.atomic():
+        attempt = (
+            SimulatedPayment.objects.select_for_update()
+            .select_related("link")
+            .get(payment_id=attempt_id)
+        )
+        if attempt.status in (AUTHORIZATION_REQUIRED, AUTHORIZING):
+            events = _fail(attempt, stage=attempt.status, reason="canceled")
+        else:
+            events = [
+                _payment_event(
+                    "payment_cancellation_failed",
+                    attempt,
+                    failed_at=stamp(utc_now()),
+                    failure_reason="payment_already_authorized",
+                )
+            ]
+    return _dispatch(attempt.link, events, Delivery.NORMAL)
+
+
+REFUND_ACTIONS: dict[str, Callable[[SimulatedLink, dict[str, str]], Events]] = {
+    "refund_execute": execute_refund,
+    "refund_fail": fail_refund,
+}
+
+
 # --- running an action and delivering its events ---------------------------------------------
 
 # Actions on the link's attempt: name → (function, whether a payer may start the attempt in
@@ -433,7 +515,7 @@ ATTEMPT_ACTIONS: dict[str, tuple[AttemptAction, bool]] = {
         False,
     ),
 }
-ACTIONS = frozenset({"pay_now", "expire", "release", *ATTEMPT_ACTIONS})
+ACTIONS = frozenset({"pay_now", "expire", "release", *ATTEMPT_ACTIONS, *REFUND_ACTIONS})
 
 
 def perform(link_id: str, action: str, form: dict[str, str]) -> list[Sent]:
@@ -465,6 +547,8 @@ def _run(link: SimulatedLink, action: str, form: dict[str, str]) -> Events:
             "No webhook is held back or waiting for a retry.",
         )
         return []
+    if action in REFUND_ACTIONS:
+        return REFUND_ACTIONS[action](link, form)
     function, may_start = ATTEMPT_ACTIONS[action]
     events: Events = []
     payment_id = form.get("payment_id", "")

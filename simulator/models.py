@@ -91,3 +91,30 @@ class SimulatedWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.outcome})"
+
+
+class SimulatedRefund(models.Model):
+    """A refund of a successful attempt (`POST /v3/payments/{id}/refunds`); the merchant
+    executes or fails it on the simulator's page, which sends the webhook."""
+
+    PENDING = "pending"
+    EXECUTED = "executed"
+    FAILED = "failed"
+
+    refund_id = models.CharField(primary_key=True, max_length=64)
+    payment = models.ForeignKey(SimulatedPayment, on_delete=models.CASCADE, related_name="refunds")
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    request_body = models.TextField()  # the exact bytes, to detect an Idempotency-Key reuse
+    amount_in_minor = models.IntegerField()
+    reference = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=16, default=PENDING)
+    failure_reason = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "refund_id"]
+
+    def __str__(self) -> str:
+        return self.refund_id

@@ -12,9 +12,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from payments.truelayer.client import TrueLayerError
-from payments.truelayer.provider import CreatedLink, PaymentLinkRequest
+from payments.truelayer.provider import CreatedLink, PaymentLinkRequest, RefundRequest
 from simulator.lifecycle import (
     SCHEMES,
+    cancel_attempt,
     expire_if_due,
     link_request,
     link_status,
@@ -26,8 +27,10 @@ from simulator.models import (
     FAILED,
     LINK_DISABLED,
     SETTLED,
+    SUCCEEDED,
     SimulatedLink,
     SimulatedPayment,
+    SimulatedRefund,
 )
 
 MERCHANT_ACCOUNT_ID = "simulator-merchant-account"
@@ -178,3 +181,96 @@ class SimulatorProvider:
             raise _not_found("payment")
         expire_if_due(payment.link)
         return payment_json(payment)
+
+    def create_refund(self, request: RefundRequest) -> str:
+        return create_refund(request)
+
+    def cancel_payment(self, truelayer_payment_id: str, idempotency_key: str) -> None:
+        try:
+            cancel_attempt(truelayer_payment_id)
+        except SimulatedPayment.DoesNotExist:
+            raise _not_found("payment") from None
+
+    def list_refunds(self, truelayer_payment_id: str) -> list[dict[str, Any]]:
+        return list_refunds(truelayer_payment_id)
+
+
+def refund_json(refund: SimulatedRefund) -> dict[str, Any]:
+    """One refund as `GET /v3/payments/{id}/refunds` lists it."""
+    body = json.loads(refund.request_body)
+    answer: dict[str, Any] = {
+        "id": refund.refund_id,
+        "amount_in_minor": refund.amount_in_minor,
+        "currency": link_request(refund.payment.link)["payment_configuration"]["currency"],
+        "reference": refund.reference,
+        "status": refund.status,
+        "created_at": stamp(refund.created_at),
+        "metadata": body.get("metadata", {}),
+    }
+    if refund.executed_at:
+        answer["executed_at"] = stamp(refund.executed_at)
+    if refund.failed_at:
+        answer["failed_at"] = stamp(refund.failed_at)
+        answer["failure_reason"] = refund.failure_reason
+    return answer
+
+
+def _refused(status: int, title: str, detail: str) -> TrueLayerError:
+    return TrueLayerError(title, detail=detail, status=status, trace_id="simulator")
+
+
+def create_refund(request: RefundRequest) -> str:
+    """TrueLayer's refund rules, as the simulator applies them: the attempt must have
+    succeeded, the amount must fit in what its refunds have not taken, and one
+    Idempotency-Key names one refund (with the same bytes)."""
+    body = json.dumps(request.body(), separators=(",", ":"), sort_keys=True)
+    with transaction.atomic():
+        existing = SimulatedRefund.objects.filter(idempotency_key=request.idempotency_key).first()
+        if existing is not None:
+            if existing.request_body != body:
+                raise _refused(
+                    422,
+                    "Idempotency-Key Reuse",
+                    "The same Idempotency-Key was sent with a different body.",
+                )
+            return existing.refund_id
+        payment = (
+            SimulatedPayment.objects.select_for_update()
+            .filter(payment_id=request.attempt_id)
+            .select_related("link")
+            .first()
+        )
+        if payment is None:
+            raise _not_found("payment")
+        if payment.status not in SUCCEEDED:
+            raise _refused(
+                400,
+                "Invalid Parameters",
+                f"A payment in status {payment.status} is not refundable.",
+            )
+        amount = int(link_request(payment.link)["payment_configuration"]["amount_in_minor"])
+        taken = sum(
+            r.amount_in_minor for r in payment.refunds.all() if r.status != SimulatedRefund.FAILED
+        )
+        if request.amount_minor <= 0 or taken + request.amount_minor > amount:
+            raise _refused(
+                400,
+                "Invalid Parameters",
+                f"Refund amount {request.amount_minor} exceeds the {amount - taken} that remains.",
+            )
+        refund = SimulatedRefund.objects.create(
+            refund_id=f"sim-refund-{uuid.uuid4()}",
+            payment=payment,
+            idempotency_key=request.idempotency_key,
+            request_body=body,
+            amount_in_minor=request.amount_minor,
+            reference=request.reference,
+        )
+    return refund.refund_id
+
+
+def list_refunds(truelayer_payment_id: str) -> list[dict[str, Any]]:
+    payment = SimulatedPayment.objects.filter(payment_id=truelayer_payment_id).first()
+    if payment is None:
+        raise _not_found("payment")
+    return [refund_json(r) for r in payment.refunds.select_related("payment__link")]

@@ -27,6 +27,7 @@ from simulator.models import (
     SETTLED,
     SUCCEEDED,
     SimulatedLink,
+    SimulatedRefund,
     SimulatedWebhook,
 )
 
@@ -120,6 +121,10 @@ def pay(request: HttpRequest, link_id: str) -> HttpResponse:
         "link_status": lifecycle.link_status(link),
         "attempts": [_attempt_row(a) for a in attempts],
         "webhooks": list(link.webhooks.all()),
+        "refunds": [
+            (r, from_minor_units(r.amount_in_minor, config["currency"]))
+            for r in SimulatedRefund.objects.filter(payment__link=link).select_related("payment")
+        ],
         "held": link.webhooks.filter(outcome__in=SimulatedWebhook.PENDING).count(),
         "amount": from_minor_units(int(config["amount_in_minor"]), config["currency"]),
         "currency": config["currency"],

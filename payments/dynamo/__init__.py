@@ -20,6 +20,8 @@ One concern per module:
 - `owners`: who owns a TrueLayer link or attempt (strongly consistent, for webhooks);
   `parked`: webhook events waiting for their payment; `reconcile`: the queue of open payments
   reconciliation looks at;
+- `refunds`: a refund recorded under the over-refund guard (`refund_create`) and changed
+  (`refund_change`);
 - `stats`: where the statistics aggregates are written (`stats_move_actions`) and read;
 - `events`: webhook event ids and form-submission tokens; `tables`: `init_dynamodb`.
 
@@ -41,6 +43,7 @@ deliveries race. Errors reach callers as `payments.errors` exceptions, never raw
 
 from __future__ import annotations
 
+from payments.dynamo.cancel import CANCEL_REQUESTED, CANCELLABLE, payment_timeline_note
 from payments.dynamo.client import (
     Dynamo,
     Metrics,
@@ -76,13 +79,28 @@ from payments.dynamo.payments import (
     payment_response_store,
 )
 from payments.dynamo.reconcile import open_due, open_postpone, reconcile_lease
+from payments.dynamo.refunds import (
+    REFUND_SOURCE,
+    DuplicateRefund,
+    refund_change,
+    refund_create,
+    with_refund,
+)
 from payments.dynamo.search import SearchResult, payment_search
-from payments.dynamo.stats import stats_daily, stats_for_range
+from payments.dynamo.stats import refund_totals_for_range, stats_daily, stats_for_range
 from payments.dynamo.tables import TableReport, tables_drop, tables_ensure, tables_ping
 
 __all__ = [
     "ATTEMPT",
+    "CANCEL_REQUESTED",
+    "CANCELLABLE",
+    "payment_timeline_note",
     "DUPLICATE",
+    "REFUND_SOURCE",
+    "DuplicateRefund",
+    "refund_change",
+    "refund_create",
+    "with_refund",
     "LINK",
     "MISSING",
     "EventReceipt",
@@ -120,6 +138,7 @@ __all__ = [
     "payment_response_store",
     "payment_search",
     "payment_observe",
+    "refund_totals_for_range",
     "stats_daily",
     "stats_for_range",
     "tables_drop",

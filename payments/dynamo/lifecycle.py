@@ -45,7 +45,8 @@ from payments.dynamo.items import deserialize, history_entry, index_keys, item_t
 from payments.dynamo.items import payment_key as key_of
 from payments.dynamo.lifecycle_items import lifecycle_to_item, webhook_log_to_item
 from payments.dynamo.owners import ATTEMPT, owner_put_action
-from payments.dynamo.stats import stats_move_actions
+from payments.dynamo.refund_stats import executed_refund_moves
+from payments.dynamo.stats import stats_update_actions, status_moves
 from payments.errors import Conflict
 from payments.lifecycle import (
     Decision,
@@ -111,16 +112,15 @@ def payment_observe(
         new_attempts = tuple(a for a, was, _to in decision.moves if was is None)
         update, written = _payment_update(db, item, payment, decision, receipt, now)
         actions = [update]
+        moves: dict[str, Any] = {}
         if decision.changed and decision.status is not payment.status:
-            actions += stats_move_actions(
-                db,
-                user_id,
-                str(item["createdAt"]),
-                payment.currency,
-                payment.amount,
-                add=decision.status,
-                remove=payment.status,
+            moves |= status_moves(
+                payment.currency, payment.amount, add=decision.status, remove=payment.status
             )
+        if decision.changed:
+            moves |= executed_refund_moves(payment, decision)
+        if moves:
+            actions += stats_update_actions(db, user_id, str(item["createdAt"]), moves)
         owners_from = len(actions)
         actions += [
             owner_put_action(db, ATTEMPT, attempt_id, user_id=user_id, payment_id=payment_id)
@@ -235,6 +235,8 @@ def _written(
         "status": status.value,
         "updatedAt": format_timestamp(now),
         **index_keys(status, payment.currency, str(item["createdAt"])),
+        # The over-refund guard's number, recomputed under the version condition.
+        "refundReservedMinor": decision.lifecycle.refund_reserved_minor,
     }
     winner = decision.lifecycle.winning_attempt
     if winner is not None:

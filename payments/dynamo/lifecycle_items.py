@@ -9,7 +9,7 @@ stores it in the new shape (convert on write, no migration command needed).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from payments.domain import WEBHOOK_LOG_LIMIT, WebhookLogEntry, format_timestamp, parse_timestamp
@@ -37,19 +37,44 @@ def lifecycle_to_item(lifecycle: Lifecycle) -> dict[str, Any]:
                 "disabledAt": _time(lifecycle.link.disabled_at),
             }
         ),
-        "refunds": {
-            r.refund_id: _drop_empty(
-                {
-                    "status": r.status.value,
-                    "attemptId": r.attempt_id,
-                    "amountMinor": r.amount_minor,
-                    "at": _time(r.at),
-                    "failureReason": r.failure_reason,
-                }
-            )
-            for r in lifecycle.refunds
-        },
+        "refunds": {r.refund_id: refund_to_item(r) for r in lifecycle.refunds},
     }
+
+
+def refund_to_item(refund: Refund) -> dict[str, Any]:
+    """One entry of a payment item's `refunds` map (keyed by our refund id)."""
+    return _drop_empty(
+        {
+            "status": refund.status.value,
+            "attemptId": refund.attempt_id,
+            "amountMinor": refund.amount_minor,
+            "at": _time(refund.at),
+            "failureReason": refund.failure_reason,
+            "truelayerRefundId": refund.truelayer_refund_id,
+            "reference": refund.reference,
+            "createdAt": _time(refund.created_at),
+            "idempotencyKey": refund.idempotency_key,
+            "requestedBy": refund.requested_by,
+            "sendError": refund.send_error,
+        }
+    )
+
+
+def item_refund(refund_id: str, raw: Mapping[str, Any]) -> Refund:
+    return Refund(
+        refund_id=str(refund_id),
+        status=RefundStatus(raw["status"]),
+        attempt_id=str(raw.get("attemptId", "")),
+        amount_minor=int(raw["amountMinor"]) if raw.get("amountMinor") is not None else None,
+        at=_parse(raw.get("at")),
+        failure_reason=str(raw.get("failureReason", "")),
+        truelayer_refund_id=str(raw.get("truelayerRefundId", "")),
+        reference=str(raw.get("reference", "")),
+        created_at=_parse(raw.get("createdAt")),
+        idempotency_key=str(raw.get("idempotencyKey", "")),
+        requested_by=str(raw.get("requestedBy", "")),
+        send_error=str(raw.get("sendError", "")),
+    )
 
 
 def item_lifecycle(item: Mapping[str, Any]) -> Lifecycle:
@@ -69,15 +94,10 @@ def item_lifecycle(item: Mapping[str, Any]) -> Lifecycle:
         _parse(raw_link.get("disabledAt")),
     )
     refunds = tuple(
-        Refund(
-            refund_id=str(refund_id),
-            status=RefundStatus(raw["status"]),
-            attempt_id=str(raw.get("attemptId", "")),
-            amount_minor=int(raw["amountMinor"]) if raw.get("amountMinor") is not None else None,
-            at=_parse(raw.get("at")),
-            failure_reason=str(raw.get("failureReason", "")),
+        sorted(
+            (item_refund(rid, raw) for rid, raw in (item.get("refunds") or {}).items()),
+            key=lambda r: (r.created_at or r.at or datetime.max.replace(tzinfo=UTC), r.refund_id),
         )
-        for refund_id, raw in sorted((item.get("refunds") or {}).items())
     )
     return Lifecycle(attempts, link, refunds)
 

@@ -45,9 +45,31 @@ def stats_move_actions(
 ) -> list[dict[str, Any]]:
     """Transaction actions that count a payment (created at `created_at`) under status `add`
     in its hour and day items, and uncount it from `remove` (its previous status)."""
+    return stats_update_actions(
+        db, user_id, created_at, status_moves(currency, amount, add=add, remove=remove)
+    )
+
+
+def status_moves(
+    currency: str, amount: Decimal, *, add: PaymentStatus, remove: PaymentStatus | None = None
+) -> dict[str, Any]:
+    """The counter changes of a payment moving from `remove` to `add`."""
     moves: dict[str, Any] = {f"c#{add.value}#{currency}": 1, f"a#{add.value}#{currency}": amount}
     if remove is not None:
         moves |= {f"c#{remove.value}#{currency}": -1, f"a#{remove.value}#{currency}": -amount}
+    return moves
+
+
+def refund_moves(currency: str, count_delta: int, amount_delta: Decimal) -> dict[str, Any]:
+    """The counter changes of executed refunds: `rc#<cur>` (how many) and `ra#<cur>` (how
+    much), bucketed like everything else by the payment's creation time."""
+    return {f"rc#{currency}": count_delta, f"ra#{currency}": amount_delta}
+
+
+def stats_update_actions(
+    db: Dynamo, user_id: str, created_at: str, moves: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Transaction actions adding `moves` to the hour and day items of `created_at`."""
     actions: list[dict[str, Any]] = []
     for grain, key in ((HOURLY, created_at[:13]), (DAILY, created_at[:10])):
         expr = Expr()
@@ -77,21 +99,14 @@ def stats_for_range(
     hour at its ragged edges: the cost follows the length of the range, not the history."""
     require_user(user_id)
     start_h, end_h = _hour_range(start, end)
-    first_day = _ceil_day(start_h)
-    last_day = _floor_day(end_h)
     used = Metrics()
-    buckets: list[dict[str, Any]] = []
-    if first_day < last_day:
-        buckets += _buckets(db, used, DAILY, user_id, first_day, last_day - timedelta(days=1))
-        if start_h < first_day:
-            buckets += _buckets(db, used, HOURLY, user_id, start_h, first_day - _HOUR)
-        if last_day < end_h:
-            buckets += _buckets(db, used, HOURLY, user_id, last_day, end_h - _HOUR)
-    else:
-        buckets += _buckets(db, used, HOURLY, user_id, start_h, end_h - _HOUR)
+    buckets = _range_buckets(db, used, user_id, start_h, end_h)
     totals: dict[StatusCurrency, Totals] = {}
+    refunds: dict[str, Totals] = {}
     for bucket in buckets:
         _merge_into(totals, _bucket_totals(bucket))
+        for currency, refunded in _bucket_refunds(bucket).items():
+            refunds[currency] = refunds.get(currency, Totals()) + refunded
     if metrics is not None:
         metrics.add(used.requests, used.items_read)
     return PaymentStats(
@@ -100,7 +115,48 @@ def stats_for_range(
         totals=totals,
         requests=used.requests,
         items_read=used.items_read,
+        refunds={c: t for c, t in refunds.items() if t.count},
     )
+
+
+def refund_totals_for_range(
+    db: Dynamo,
+    *,
+    user_id: str,
+    start: datetime,
+    end: datetime,
+    metrics: Metrics | None = None,
+) -> dict[str, tuple[int, Decimal]]:
+    """Executed refunds of the payments created in [start, end), per currency: (count,
+    amount). The same read as `stats_for_range` (whose `refunds` field this is)."""
+    stats = stats_for_range(db, user_id=user_id, start=start, end=end, metrics=metrics)
+    return {c: (t.count, t.amount) for c, t in stats.refunds.items()}
+
+
+def _bucket_refunds(bucket: Mapping[str, Any]) -> dict[str, Totals]:
+    return {
+        name[3:]: Totals(int(value), Decimal(bucket.get(f"ra#{name[3:]}", 0)))
+        for name, value in bucket.items()
+        if name.startswith("rc#")
+    }
+
+
+def _range_buckets(
+    db: Dynamo, metrics: Metrics | None, user_id: str, start_h: datetime, end_h: datetime
+) -> list[dict[str, Any]]:
+    """Daily items for the whole UTC days of the range, hourly items for its ragged edges."""
+    first_day = _ceil_day(start_h)
+    last_day = _floor_day(end_h)
+    buckets: list[dict[str, Any]] = []
+    if first_day < last_day:
+        buckets += _buckets(db, metrics, DAILY, user_id, first_day, last_day - timedelta(days=1))
+        if start_h < first_day:
+            buckets += _buckets(db, metrics, HOURLY, user_id, start_h, first_day - _HOUR)
+        if last_day < end_h:
+            buckets += _buckets(db, metrics, HOURLY, user_id, last_day, end_h - _HOUR)
+    else:
+        buckets += _buckets(db, metrics, HOURLY, user_id, start_h, end_h - _HOUR)
+    return buckets
 
 
 def stats_daily(

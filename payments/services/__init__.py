@@ -3,6 +3,8 @@ module per flow:
 
 - `creation`: a payment and its payment link (`payment_create`, `payment_retry_link`);
 - `webhooks`: TrueLayer's events, verified, applied once or parked (`webhook_receive`);
+- `refunds`: a refund under the over-refund guard, sent to TrueLayer (`refund_create`,
+  `refund_retry`);
 - `refresh`: asking TrueLayer instead of waiting for it (`payment_refresh_status`, and
   `payments_reconcile` behind `manage.py reconcile_payments`).
 
@@ -22,6 +24,7 @@ from payments.services.refresh import (
     payment_refresh_status,
     payments_reconcile,
 )
+from payments.services.refunds import RefundResult, refund_create, refund_retry
 from payments.services.webhooks import WebhookResult, drain_parked, event_apply, webhook_receive
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "REFRESH_SOURCE",
     "PaymentNotFound",
     "ReconcileReport",
+    "RefundResult",
     "Refreshed",
     "WebhookResult",
     "drain_parked",
@@ -37,5 +41,7 @@ __all__ = [
     "payment_refresh_status",
     "payment_retry_link",
     "payments_reconcile",
+    "refund_create",
+    "refund_retry",
     "webhook_receive",
 ]

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from payments import dynamo
-from payments.domain import Payment, utc_now
+from payments.domain import Payment, PaymentStatus, utc_now
 from payments.dynamo import ATTEMPT, Dynamo, get_dynamo
 from payments.errors import RepositoryError
+from payments.lifecycle import REFUNDABLE_STATUSES
 from payments.services.errors import PaymentNotFound
 from payments.services.webhooks import drain_parked
 from payments.truelayer.client import TrueLayerError
-from payments.truelayer.events import observations_from_api
+from payments.truelayer.events import observations_from_api, refund_observations_from_api
 from payments.truelayer.provider import PaymentLinkProvider, get_provider
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,11 @@ def payment_refresh_status(
     payment = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
     if payment is None:
         raise PaymentNotFound(payment_id)
-    if not payment.payment_link_id or payment.is_final:
+    if not payment.payment_link_id:
         return Refreshed(payment, ())
+    if payment.is_final:
+        # The payment will not move, but its refunds may have.
+        return Refreshed(*_refresh_refunds(db, provider, payment, source))
     link = provider.get_payment_link(payment.payment_link_id)
     attempts = provider.list_link_payments(payment.payment_link_id)
     changes: list[str] = []
@@ -78,7 +82,35 @@ def payment_refresh_status(
     current = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
     if current is None:
         raise RepositoryError("The payment disappeared while it was being refreshed.")
-    return Refreshed(current, tuple(changes))
+    current, refund_changes = _refresh_refunds(db, provider, current, source)
+    return Refreshed(current, (*changes, *refund_changes))
+
+
+def _refresh_refunds(
+    db: Dynamo, provider: PaymentLinkProvider, payment: Payment, source: str
+) -> tuple[Payment, tuple[str, ...]]:
+    """Read the refunds of the payment's successful attempt (`GET /v3/payments/{id}/refunds`)
+    and apply them: statuses, TrueLayer ids a lost write missed, refunds made elsewhere."""
+    winner = payment.lifecycle.winning_attempt
+    if winner is None or payment.status not in REFUNDABLE_STATUSES | {PaymentStatus.REVERSED}:
+        return payment, ()
+    answers = provider.list_refunds(winner.attempt_id)
+    changes: list[str] = []
+    current = payment
+    for observation in refund_observations_from_api(winner.attempt_id, answers, now=utc_now()):
+        observed = dynamo.payment_observe(
+            db,
+            user_id=payment.user_id,
+            payment_id=payment.payment_id,
+            observation=observation,
+            source=source,
+        )
+        if observed.payment is not None:
+            grew = len(observed.payment.history) > len(current.history)
+            current = observed.payment
+            if observed.applied and grew:
+                changes.append(current.history[-1].detail)
+    return current, tuple(changes)
 
 
 @dataclass

@@ -10,9 +10,11 @@ from typing import Any
 import segno
 from django import template
 
-from payments import formatting
-from payments.domain import WEBHOOK_LOG_LIMIT, Payment, PaymentStatus
-from payments.lifecycle import ATTEMPT_LABELS, AttemptStatus
+from payments import formatting, refunds
+from payments.domain import WEBHOOK_LOG_LIMIT, Payment, PaymentStatus, from_minor_units
+from payments.lifecycle import ATTEMPT_LABELS, AttemptStatus, Refund
+from payments.refunds import RefundAmounts
+from payments.services import cancel
 
 register = template.Library()
 
@@ -20,6 +22,32 @@ register = template.Library()
 @register.filter
 def money(payment: Payment) -> str:
     return formatting.format_money(payment.amount, payment.currency)
+
+
+@register.filter
+def refund_amounts(payment: Payment) -> RefundAmounts:
+    """Refunded, pending and remaining amounts of a payment (`refunds.refund_amounts`)."""
+    return refunds.refund_amounts(payment)
+
+
+@register.filter
+def refund_major(refund: Refund, currency: str) -> Decimal:
+    return from_minor_units(refund.amount_minor or 0, currency)
+
+
+@register.filter
+def cancellable(payment: Payment) -> bool:
+    return bool(cancel.cancellable_attempt(payment))
+
+
+@register.filter
+def cancellation_requested(payment: Payment) -> bool:
+    return cancel.cancellation_requested(payment)
+
+
+@register.filter
+def refundable(payment: Payment) -> bool:
+    return not refunds.refundable_problem(payment)
 
 
 @register.simple_tag

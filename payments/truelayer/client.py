@@ -180,6 +180,24 @@ class TrueLayerClient:
     def get_payment(self, payment_id: str) -> ApiResponse:
         return self.request("GET", f"/v3/payments/{_path_part(payment_id)}")
 
+    def create_refund(
+        self, payment_id: str, *, body: Mapping[str, Any], idempotency_key: str
+    ) -> ApiResponse:
+        """`POST /v3/payments/{id}/refunds` (signed). Like links: serialised once, so every
+        retry of one refund sends the same bytes with the same key."""
+        raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        path = f"/v3/payments/{_path_part(payment_id)}/refunds"
+        return self.request("POST", path, body=raw, idempotency_key=idempotency_key)
+
+    def cancel_payment(self, payment_id: str, *, idempotency_key: str) -> ApiResponse:
+        """`POST /v3/payments/{id}/actions/cancel` (signed, empty JSON body): answered 202,
+        the outcome comes by webhook."""
+        path = f"/v3/payments/{_path_part(payment_id)}/actions/cancel"
+        return self.request("POST", path, body=b"{}", idempotency_key=idempotency_key)
+
+    def get_refunds(self, payment_id: str) -> ApiResponse:
+        return self.request("GET", f"/v3/payments/{_path_part(payment_id)}/refunds")
+
     def fetch_jwks(self, url: str) -> dict[str, Any]:
         """TrueLayer's webhook signing keys. Callers check `url` against the allow-list first."""
         try:

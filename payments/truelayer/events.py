@@ -186,6 +186,38 @@ def observations_from_api(
 _YEARS = range(2000, 3000)
 
 
+def refund_observations_from_api(
+    attempt_id: str, refunds: Sequence[Mapping[str, Any]], *, now: datetime
+) -> list[Observation]:
+    """What `GET /v3/payments/{id}/refunds` says: each refund's status and amount, with our
+    refund id when its metadata carries it. Unknown statuses are skipped."""
+    seen: list[Observation] = []
+    for answer in refunds:
+        refund_id = answer.get("id")
+        if not isinstance(refund_id, str) or not refund_id or len(refund_id) > MAX_ID_LENGTH:
+            continue
+        try:
+            status = RefundStatus(str(answer.get("status", "")))
+        except ValueError:
+            continue
+        amount = answer.get("amount_in_minor")
+        metadata = answer.get("metadata")
+        ours = metadata.get("refund_id") if isinstance(metadata, dict) else None
+        at = parse_time(answer.get(f"{status.value}_at")) or parse_time(answer.get("created_at"))
+        seen.append(
+            RefundSeen(
+                refund_id,
+                attempt_id,
+                status,
+                at or now,
+                amount_minor=amount if isinstance(amount, int) and amount > 0 else None,
+                failure_reason=_text(answer.get("failure_reason")),
+                our_refund_id=ours if isinstance(ours, str) and len(ours) <= MAX_ID_LENGTH else "",
+            )
+        )
+    return seen
+
+
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 time as an aware datetime; None when missing, unreadable or out of range."""
     if not isinstance(value, str) or not value or len(value) > 64:

@@ -90,6 +90,27 @@ class PaymentLinkRequest:
 
 
 @dataclass(frozen=True)
+class RefundRequest:
+    """One refund as TrueLayer is asked for it; built from the stored refund, so a retry
+    sends the same bytes with the same key."""
+
+    attempt_id: str
+    refund_id: str
+    payment_id: str
+    amount_minor: int
+    reference: str
+    idempotency_key: str
+
+    def body(self) -> dict[str, Any]:
+        """TrueLayer's `POST /v3/payments/{id}/refunds` body."""
+        return {
+            "amount_in_minor": self.amount_minor,
+            "reference": self.reference,
+            "metadata": {"payment_id": self.payment_id, "refund_id": self.refund_id},
+        }
+
+
+@dataclass(frozen=True)
 class CreatedLink:
     link_id: str
     uri: str
@@ -106,6 +127,12 @@ class PaymentLinkProvider(Protocol):
     def list_link_payments(self, link_id: str) -> list[dict[str, Any]]: ...
 
     def get_payment(self, truelayer_payment_id: str) -> dict[str, Any]: ...
+
+    def create_refund(self, request: RefundRequest) -> str: ...
+
+    def list_refunds(self, truelayer_payment_id: str) -> list[dict[str, Any]]: ...
+
+    def cancel_payment(self, truelayer_payment_id: str, idempotency_key: str) -> None: ...
 
 
 class TrueLayerProvider:
@@ -138,6 +165,24 @@ class TrueLayerProvider:
 
     def get_payment(self, truelayer_payment_id: str) -> dict[str, Any]:
         return self.client.get_payment(truelayer_payment_id).body
+
+    def create_refund(self, request: RefundRequest) -> str:
+        answer = self.client.create_refund(
+            request.attempt_id, body=request.body(), idempotency_key=request.idempotency_key
+        )
+        refund_id = answer.body.get("id")
+        if not isinstance(refund_id, str) or not refund_id:
+            raise TrueLayerError(
+                "TrueLayer's answer had no refund id", status=answer.status, raw=answer.body
+            )
+        return refund_id
+
+    def cancel_payment(self, truelayer_payment_id: str, idempotency_key: str) -> None:
+        self.client.cancel_payment(truelayer_payment_id, idempotency_key=idempotency_key)
+
+    def list_refunds(self, truelayer_payment_id: str) -> list[dict[str, Any]]:
+        items = self.client.get_refunds(truelayer_payment_id).body.get("items", [])
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
 def get_provider() -> PaymentLinkProvider:

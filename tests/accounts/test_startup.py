@@ -63,7 +63,9 @@ def test_configured_auth0_starts_without_the_development_sign_in() -> None:
 
 def truelayer_settings(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRUELAYER_", "DJANGO_"))}
-    clean.update({"DJANGO_SECRET_KEY": "startup-test-key-" + "0123456789abcdef" * 3, **AUTH0, **env})
+    clean.update(
+        {"DJANGO_SECRET_KEY": "startup-test-key-" + "0123456789abcdef" * 3, **AUTH0, **env}
+    )
     code = (
         "import payments_dashboard.settings as s; "
         "print(s.TRUELAYER_PROVIDER); print(sorted(s.TRUELAYER_LOCAL_JWKS.values()))"
