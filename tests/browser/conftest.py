@@ -94,3 +94,30 @@ def browser_dynamodb(dynamodb_local_endpoint: str) -> Iterator[dict[str, Any]]:
 def live_app(live_server: LiveServer, browser_dynamodb: dict[str, Any]) -> str:
     """Base URL (no trailing slash) of the app served against DynamoDB Local."""
     return str(live_server.url)
+
+
+@pytest.fixture
+def simulator_page(
+    page: Page,
+    live_app: str,
+    settings: Any,
+    transactional_db: None,
+    simulator_on: None,
+) -> Page:
+    """The browser signed in as ALICE on the live app, in simulator mode with links pointing at
+    the live app (so the payer's pages open in the same browser)."""
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    from tests.factories import ALICE, sign_in
+
+    settings.TRUELAYER_SIMULATOR_BASE_URL = live_app
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    client = Client()
+    sign_in(client, ALICE)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_app}]
+    )
+    return page

@@ -6,37 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from playwright.sync_api import Page, expect
-from pytest_django.fixtures import Settings as SettingsWrapper
-
-from tests.factories import ALICE, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_create_pay_on_the_simulator_and_see_it_executed(
-    page: Page,
-    live_app: str,
-    settings: SettingsWrapper,
-    transactional_db: None,
-    simulator_on: None,
+    simulator_page: Page, live_app: str
 ) -> None:
-    settings.TRUELAYER_SIMULATOR_BASE_URL = live_app
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    client = Client()
-    sign_in(client, ALICE)
-    page.context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_app,
-            }
-        ]
-    )
+    page = simulator_page
 
     page.goto(f"{live_app}/payments/new/")
     page.get_by_label("Amount").fill("42.10")
@@ -61,26 +39,9 @@ def test_create_pay_on_the_simulator_and_see_it_executed(
 
 
 def test_a_failed_attempt_then_a_paid_second_shows_both_attempts_and_executed(
-    page: Page,
-    live_app: str,
-    settings: SettingsWrapper,
-    transactional_db: None,
-    simulator_on: None,
+    simulator_page: Page, live_app: str
 ) -> None:
-    settings.TRUELAYER_SIMULATOR_BASE_URL = live_app
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    client = Client()
-    sign_in(client, ALICE)
-    page.context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_app,
-            }
-        ]
-    )
+    page = simulator_page
     page.goto(f"{live_app}/payments/new/")
     page.get_by_label("Amount").fill("18.00")
     page.get_by_label("Reference").fill("TWO-TRIES")

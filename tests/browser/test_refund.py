@@ -7,12 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from playwright.sync_api import Page, expect
-from pytest_django.fixtures import Settings as SettingsWrapper
-
-from tests.factories import ALICE, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,26 +17,9 @@ def money(text: str) -> Decimal:
 
 
 def test_pay_refund_part_then_the_rest_and_see_refunded_and_net_volume(
-    page: Page,
-    live_app: str,
-    settings: SettingsWrapper,
-    transactional_db: None,
-    simulator_on: None,
+    simulator_page: Page, live_app: str
 ) -> None:
-    settings.TRUELAYER_SIMULATOR_BASE_URL = live_app
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    client = Client()
-    sign_in(client, ALICE)
-    page.context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_app,
-            }
-        ]
-    )
+    page = simulator_page
     page.goto(f"{live_app}/payments/new/")
     page.get_by_label("Amount").fill("30.00")
     page.get_by_label("Reference").fill("REFUND-ME")
