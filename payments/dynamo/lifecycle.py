@@ -34,8 +34,10 @@ from payments.dynamo.client import (
     Dynamo,
     Metrics,
     RetryConflict,
+    TokenReused,
     TransactionCanceled,
     get_item,
+    request_token,
     retry_on_conflict,
     transact,
 )
@@ -132,8 +134,21 @@ def payment_observe(
                     db, receipt.event_id, receipt.received_at, owner=(user_id, payment_id)
                 )
             )
+        # One token per (payment, version read, event or source): botocore's retry of this very
+        # request is answered "done" without a second application.
+        token = request_token(
+            "observe",
+            user_id,
+            payment_id,
+            str(item.get("version", 0)),
+            receipt.event_id if receipt is not None else source,
+        )
         try:
-            transact(db, metrics, actions)
+            transact(db, metrics, actions, token=token)
+        except TokenReused:
+            # The same write from the same version already succeeded (with other timestamps):
+            # read again; the version moved on and the observation is decided afresh.
+            raise RetryConflict() from None
         except TransactionCanceled as cancelled:
             if receipt is not None and cancelled.failed(-1):
                 return _log_duplicate(db, user_id, payment_id, receipt, metrics)
@@ -284,9 +299,10 @@ def _log_duplicate(
                 **expr.kwargs(),
             }
         }
+        token = request_token("duplicate", user_id, payment_id, str(version), receipt.event_id)
         try:
-            transact(db, metrics, [update])
-        except TransactionCanceled as cancelled:
+            transact(db, metrics, [update], token=token)
+        except (TransactionCanceled, TokenReused) as cancelled:
             raise RetryConflict() from cancelled
         return Observed(DUPLICATE, payment)
 

@@ -22,8 +22,10 @@ from payments.domain import format_timestamp, parse_timestamp
 from payments.dynamo.client import (
     Dynamo,
     Metrics,
+    TokenReused,
     TransactionCanceled,
     query,
+    request_token,
     transact,
 )
 from payments.dynamo.expressions import Expr
@@ -80,9 +82,13 @@ def parked_put(db: Dynamo, event: ParkedEvent, *, metrics: Metrics | None = None
             }
         },
     ]
+    # botocore's retry after a lost answer is answered "done" (same token and request) instead
+    # of failing the condition and calling our own write a redelivery.
+    token = request_token("park", event.kind, event.target_id, event.event_id)
     try:
-        transact(db, metrics, actions)
-    except TransactionCanceled:
+        transact(db, metrics, actions, token=token)
+    except (TransactionCanceled, TokenReused):
+        # TokenReused: an earlier delivery of this event was parked within 10 minutes.
         return False
     return True
 
