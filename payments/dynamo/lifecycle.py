@@ -21,6 +21,8 @@ again (`client.retry_on_conflict`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -134,14 +136,10 @@ def payment_observe(
                     db, receipt.event_id, receipt.received_at, owner=(user_id, payment_id)
                 )
             )
-        # One token per (payment, version read, event or source): botocore's retry of this very
+        # One token per (payment as read, event or source): botocore's retry of this very
         # request is answered "done" without a second application.
         token = request_token(
-            "observe",
-            user_id,
-            payment_id,
-            str(item.get("version", 0)),
-            receipt.event_id if receipt is not None else source,
+            "observe", user_id, payment_id, _digest(raw), receipt.event_id if receipt else source
         )
         try:
             transact(db, metrics, actions, token=token)
@@ -160,6 +158,12 @@ def payment_observe(
         return Observed(decision.outcome.value, after, new_attempts)
 
     return retry_on_conflict(cycle)
+
+
+def _digest(raw: Mapping[str, Any]) -> str:
+    """The payment as read, in short: with the version alone, an item rewritten without one (an
+    old-shape payment) would repeat an earlier token."""
+    return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
 
 
 def open_check_at(now: datetime, expires_at: datetime | None) -> str:
@@ -299,7 +303,7 @@ def _log_duplicate(
                 **expr.kwargs(),
             }
         }
-        token = request_token("duplicate", user_id, payment_id, str(version), receipt.event_id)
+        token = request_token("duplicate", user_id, payment_id, _digest(raw), receipt.event_id)
         try:
             transact(db, metrics, [update], token=token)
         except (TransactionCanceled, TokenReused) as cancelled:
