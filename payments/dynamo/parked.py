@@ -22,7 +22,6 @@ from payments.domain import format_timestamp, parse_timestamp
 from payments.dynamo.client import (
     Dynamo,
     Metrics,
-    TokenReused,
     TransactionCanceled,
     query,
     request_token,
@@ -82,13 +81,13 @@ def parked_put(db: Dynamo, event: ParkedEvent, *, metrics: Metrics | None = None
             }
         },
     ]
-    # botocore's retry after a lost answer is answered "done" (same token and request) instead
-    # of failing the condition and calling our own write a redelivery.
-    token = request_token("park", event.kind, event.target_id, event.event_id)
+    # One token per delivery: a retry of this request after a lost answer is answered "done"
+    # instead of failing the condition as if it were a redelivery; a redelivery (another
+    # receivedAt) has its own token and fails the condition.
+    token = request_token("park", event.kind, event.target_id, event.event_id, received)
     try:
         transact(db, metrics, actions, token=token)
-    except (TransactionCanceled, TokenReused):
-        # TokenReused: an earlier delivery of this event was parked within 10 minutes.
+    except TransactionCanceled:
         return False
     return True
 

@@ -10,6 +10,7 @@ that arrives after the client's timeout".
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import time
 from collections import Counter
@@ -37,6 +38,7 @@ class DelayingProxy:
         self._lock = threading.Lock()
         self.forwarded: Counter[str] = Counter()  # requests DynamoDB received, by operation
         self.held: Counter[str] = Counter()  # answers held past the delay, by operation
+        self.log: list[tuple[str, int, str]] = []  # (operation, status, ClientRequestToken)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -94,6 +96,8 @@ class DelayingProxy:
                 payload = answer.read()
                 upstream.close()
                 proxy.forwarded[operation] += 1
+                token = json.loads(body or b"{}").get("ClientRequestToken", "")
+                proxy.log.append((operation, answer.status, token))
                 delay = proxy._delay_for(operation)
                 if delay:
                     proxy.held[operation] += 1

@@ -19,9 +19,11 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from payments import dynamo
 from payments.domain import PaymentStatus, utc_now
-from payments.dynamo import Dynamo
+from payments.dynamo import Dynamo, EventReceipt
+from payments.dynamo.client import request_token
 from payments.dynamo.parked import ParkedEvent
 from payments.errors import DatabaseUnavailable
+from payments.lifecycle import AttemptSeen, AttemptStatus
 from tests.dynamodb_fixtures import _use_tables
 from tests.factories import ALICE
 from tests.reliability.conftest import LATE
@@ -104,6 +106,10 @@ def test_create_when_only_the_first_answer_is_late_makes_one_payment_with_its_li
 
     assert proxy.held[TRANSACT] == 1  # the payment's write was answered late and retried
     payment_id = _exactly_one_payment_with_its_link(proxied)
+    # Both attempts carried the token derived from the payment, so DynamoDB applied it once.
+    # (botocore would fill in a random token per call too; ours also holds across calls.)
+    create_token = request_token("create", ALICE, payment_id)
+    assert [t for op, _status, t in proxy.log if op == TRANSACT][:2] == [create_token] * 2
     assert response.status_code == 302
     assert response["Location"] == reverse("payments:detail", args=[payment_id])
     page = alice.get(response["Location"]).content.decode()
@@ -253,3 +259,42 @@ def test_control_plane_client_has_its_own_longer_timeout(
     finally:
         dynamo.tables_drop(db)
         dynamo.forget_dynamo()
+
+
+def test_a_webhook_whose_write_is_answered_late_is_applied_once_and_not_called_duplicate(
+    proxied: Dynamo, proxy: DelayingProxy
+) -> None:
+    created = dynamo.payment_create(
+        proxied, user_id=ALICE, amount="12.50", currency="GBP", reference="R"
+    )
+    dynamo.payment_link_set(
+        proxied,
+        user_id=ALICE,
+        payment_id=created.payment_id,
+        link_id="link-1",
+        link_url="https://x",
+        response={},
+    )
+    receipt = EventReceipt("evt-1", "payment_executed", "2026-11-26T10:00:00Z", utc_now())
+    proxy.delay_next(TRANSACT, count=1, delay=LATE)
+
+    observed = dynamo.payment_observe(
+        proxied,
+        user_id=ALICE,
+        payment_id=created.payment_id,
+        observation=AttemptSeen("tl-1", AttemptStatus.EXECUTED, utc_now()),
+        source="webhook",
+        receipt=receipt,
+    )
+
+    assert proxy.held[TRANSACT] == 1
+    assert observed.applied  # the retry was answered "done", not "duplicate event"
+    stored = dynamo.payment_get(proxied, user_id=ALICE, payment_id=created.payment_id)
+    assert stored is not None and stored.status is PaymentStatus.EXECUTED
+    assert stored.version == 1  # written once
+    assert [entry.outcome for entry in stored.webhook_log] == ["applied"]
+    now = utc_now()
+    stats = dynamo.stats_for_range(
+        proxied, user_id=ALICE, start=now - timedelta(days=1), end=now + timedelta(days=1)
+    )
+    assert {key: t.count for key, t in stats.totals.items()} == {(PaymentStatus.EXECUTED, "GBP"): 1}
