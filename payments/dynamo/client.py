@@ -18,7 +18,10 @@ write must recognise its own earlier success:
 - transactions carry a `ClientRequestToken` derived from the logical operation
   (`request_token`): DynamoDB answers a repeat of the same token and request, within 10
   minutes, with success without applying it again; the same token with a different request
-  raises `TokenReused`, which each caller reads as "this logical write already happened";
+  raises `TokenReused`, which each caller reads as "this logical write already happened".
+  (botocore fills in a random token per call when none is given, which covers its own retries
+  of one call; a derived one also covers a re-run of the same write by our code or another
+  process.) DynamoDB forgets the token of a cancelled transaction;
 - single-item conditional puts carry a `writeId` and, when their condition fails, read the item
   back: finding their own `writeId` means the earlier attempt worked (`put_new_or_own`);
 - a write whose answer never came raises `DatabaseUnavailable(outcome_unknown=True)`: the
