@@ -298,3 +298,25 @@ def test_a_webhook_whose_write_is_answered_late_is_applied_once_and_not_called_d
         proxied, user_id=ALICE, start=now - timedelta(days=1), end=now + timedelta(days=1)
     )
     assert {key: t.count for key, t in stats.totals.items()} == {(PaymentStatus.EXECUTED, "GBP"): 1}
+
+
+def test_any_other_unanswered_write_is_shown_as_unconfirmed_not_as_nothing_changed(
+    alice: Client, proxied: Dynamo, proxy: DelayingProxy, truelayer: responses.RequestsMock
+) -> None:
+    # "Try again" on a payment whose link was never stored: TrueLayer answers, our write does not.
+    truelayer.add(responses.POST, LINKS_URL, json=link_created())
+    created = dynamo.payment_create(
+        proxied, user_id=ALICE, amount="12.50", currency="GBP", reference="INV-1"
+    )
+    proxy.delay_all(TRANSACT, delay=LATE)
+
+    response = alice.post(reverse("payments:retry_link", args=[created.payment_id]))
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "could not confirm whether the change was saved" in page
+    assert "Payments database did not answer" in page
+    assert "Nothing was changed" not in page
+    proxy.clear()  # the same button again, once DynamoDB is fast: one link, stored once
+    alice.post(reverse("payments:retry_link", args=[created.payment_id]))
+    _exactly_one_payment_with_its_link(proxied)
