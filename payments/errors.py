@@ -19,10 +19,26 @@ class RepositoryError(Exception):
 
 
 class DatabaseUnavailable(RepositoryError):
+    """No answer from the payments database. For a read, or a write that was never sent,
+    nothing was changed. With `outcome_unknown` a write was sent and its answer never came: it
+    may have been applied, so the message says that we do not know, never "nothing was
+    changed"."""
+
     message = (
         "The payments database cannot be reached right now. Nothing was changed; try again shortly."
     )
+    unknown_message = (
+        "The payments database did not answer in time, so we could not confirm whether the "
+        "change was saved. Check the payment (or the payments list) before trying again."
+    )
     title = "Payments database unavailable"
+    unknown_title = "Payments database did not answer"
+
+    def __init__(self, message: str | None = None, *, outcome_unknown: bool = False) -> None:
+        super().__init__(message or (self.unknown_message if outcome_unknown else None))
+        self.outcome_unknown = outcome_unknown
+        if outcome_unknown:
+            self.title = self.unknown_title
 
 
 class CredentialsRefused(DatabaseUnavailable):

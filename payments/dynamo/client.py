@@ -9,13 +9,33 @@ Retries, in two layers that compose (numbers stated here and nowhere else):
   (TransactionConflict, or the optimistic "status is still what we read" condition failed):
   `CONFLICT_ATTEMPTS` cycles with jittered exponential backoff of at most `CONFLICT_MAX_WAIT`.
 So one logical write makes at most CONFLICT_ATTEMPTS × BOTO_MAX_ATTEMPTS HTTP requests, then
-raises `Conflict`.
+raises `Conflict`. (`DYNAMODB_MAX_ATTEMPTS` in settings overrides BOTO_MAX_ATTEMPTS: the
+reliability tests lower it to stay fast.)
+
+A botocore retry after a lost answer repeats a write DynamoDB may already have applied, so every
+write must recognise its own earlier success:
+
+- transactions carry a `ClientRequestToken` derived from the logical operation
+  (`request_token`): DynamoDB answers a repeat of the same token and request, within 10
+  minutes, with success without applying it again; the same token with a different request
+  raises `TokenReused`, which each caller reads as "this logical write already happened".
+  (botocore fills in a random token per call when none is given, which covers its own retries
+  of one call; a derived one also covers a re-run of the same write by our code or another
+  process.) DynamoDB forgets the token of a cancelled transaction;
+- single-item conditional puts carry a `writeId` and, when their condition fails, read the item
+  back: finding their own `writeId` means the earlier attempt worked (`put_new_or_own`);
+- a write whose answer never came raises `DatabaseUnavailable(outcome_unknown=True)`: the
+  merchant is told that we do not know, never that nothing was changed;
+- control-plane calls (`init_dynamodb`) use their own client with longer timeouts
+  (`Dynamo.admin`, `DYNAMODB_CONTROL_TIMEOUT_SECONDS`, default 30 s).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +71,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BOTO_MAX_ATTEMPTS = 3
+CONTROL_TIMEOUT_SECONDS = 30  # CreateTable/UpdateTable can take seconds even on DynamoDB Local
 CONFLICT_ATTEMPTS = 10
 CONFLICT_MAX_WAIT = 0.5  # seconds
 _CONFLICT_FIRST_WAIT = 0.02  # seconds; doubles each attempt, randomised so racers spread out
@@ -85,6 +106,13 @@ class Dynamo:
     client: DynamoDBClient
     table: str
     meta_table: str
+    control: DynamoDBClient | None = None  # for control-plane calls; `client` when None
+
+    @property
+    def admin(self) -> DynamoDBClient:
+        """The client for control-plane calls (CreateTable, DescribeTable, ...): longer
+        timeouts, as a table's creation may take longer than any data-plane call."""
+        return self.control or self.client
 
     @property
     def endpoint(self) -> str:
@@ -95,12 +123,18 @@ class Dynamo:
         return str(self.client.meta.region_name)
 
 
-def make_client(*, endpoint_url: str | None, region: str, timeout: int = 5) -> DynamoDBClient:
+def make_client(
+    *,
+    endpoint_url: str | None,
+    region: str,
+    timeout: float = 5,
+    max_attempts: int = BOTO_MAX_ATTEMPTS,
+) -> DynamoDBClient:
     """A DynamoDB client with short timeouts and botocore's standard retries (throttling, 5xx)."""
     config = Config(
         connect_timeout=timeout,
         read_timeout=timeout,
-        retries={"max_attempts": BOTO_MAX_ATTEMPTS, "mode": "standard"},
+        retries={"max_attempts": max_attempts, "mode": "standard"},
     )
     session = boto3.session.Session()
     kwargs: dict[str, Any] = {"region_name": region, "config": config}
@@ -118,19 +152,47 @@ def dynamo_from_settings(**overrides: Any) -> Dynamo:
     override them (init_dynamodb's options)."""
     from django.conf import settings
 
+    endpoint_url = overrides.get("endpoint_url", settings.DYNAMODB_ENDPOINT_URL)
+    region = overrides.get("region", settings.AWS_REGION)
+    max_attempts = _max_attempts()
     return Dynamo(
         make_client(
-            endpoint_url=overrides.get("endpoint_url", settings.DYNAMODB_ENDPOINT_URL),
-            region=overrides.get("region", settings.AWS_REGION),
+            endpoint_url=endpoint_url,
+            region=region,
             timeout=settings.DYNAMODB_TIMEOUT_SECONDS,
+            max_attempts=max_attempts,
         ),
         table=overrides.get("table", settings.DYNAMODB_TABLE),
         meta_table=overrides.get("meta_table", settings.DYNAMODB_META_TABLE),
+        control=make_client(
+            endpoint_url=endpoint_url,
+            region=region,
+            timeout=_control_timeout(),
+            max_attempts=max_attempts,
+        ),
     )
 
 
+def _max_attempts() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "DYNAMODB_MAX_ATTEMPTS", BOTO_MAX_ATTEMPTS))
+
+
+def _control_timeout() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "DYNAMODB_CONTROL_TIMEOUT_SECONDS", CONTROL_TIMEOUT_SECONDS))
+
+
 @lru_cache(maxsize=4)
-def _cached_dynamo(endpoint: str | None, region: str, table: str, meta_table: str) -> Dynamo:
+def _cached_dynamo(
+    endpoint: str | None,
+    region: str,
+    table: str,
+    meta_table: str,
+    _timeouts: tuple[float, float, int],
+) -> Dynamo:
     return dynamo_from_settings(
         endpoint_url=endpoint, region=region, table=table, meta_table=meta_table
     )
@@ -145,6 +207,8 @@ def get_dynamo() -> Dynamo:
         settings.AWS_REGION,
         settings.DYNAMODB_TABLE,
         settings.DYNAMODB_META_TABLE,
+        # Part of the key so that a changed timeout or retry setting builds a new client.
+        (float(settings.DYNAMODB_TIMEOUT_SECONDS), _control_timeout(), _max_attempts()),
     )
 
 
@@ -182,6 +246,13 @@ def _give_up(_state: object) -> Any:
 
 class ConditionFailed(Exception):
     """A single-item write's ConditionExpression was false."""
+
+
+class TokenReused(Exception):
+    """A transaction's ClientRequestToken was used, within DynamoDB's 10 minutes, by a
+    different request that succeeded: this logical write already happened (with other
+    timestamps). DynamoDB forgets the token of a cancelled transaction, so it is never a
+    failed one."""
 
 
 class TableExists(Exception):
@@ -223,17 +294,59 @@ def get_item(
     return dict(item) if item else None
 
 
-def transact(db: Dynamo, metrics: Metrics | None, actions: list[dict[str, Any]]) -> None:
-    """One TransactWriteItems. A failed condition raises `TransactionCanceled`; a lost race
-    (TransactionConflict) raises `RetryConflict` for the caller's `retry_on_conflict`."""
+def request_token(*parts: str) -> str:
+    """A ClientRequestToken (at most 36 characters) for one logical write, e.g.
+    `request_token("create", payment_id)`: the same for botocore's retries and for a re-run
+    of the same write, different for a different one."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:36]
+
+
+def transact(
+    db: Dynamo,
+    metrics: Metrics | None,
+    actions: list[dict[str, Any]],
+    *,
+    token: str | None = None,
+) -> None:
+    """One TransactWriteItems, with `token` (see `request_token`) as its ClientRequestToken so
+    that a retry after a lost answer is not applied twice. A failed condition raises
+    `TransactionCanceled`; a lost race (TransactionConflict) raises `RetryConflict` for the
+    caller's `retry_on_conflict`; the token already used by another request `TokenReused`; no
+    answer `DatabaseUnavailable(outcome_unknown=True)`."""
     count(metrics, requests=1)
+    kwargs: dict[str, Any] = {"TransactItems": actions}
+    if token is not None:
+        kwargs["ClientRequestToken"] = token
     try:
-        with translate_errors():
-            db.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        with translate_errors(write=True):
+            db.client.transact_write_items(**kwargs)
     except TransactionCanceled as cancelled:
         if "ConditionalCheckFailed" not in cancelled.reasons:
             raise RetryConflict() from cancelled
         raise
+
+
+def put_new_or_own(
+    db: Dynamo, metrics: Metrics | None, *, put: dict[str, Any], key: dict[str, Any]
+) -> bool:
+    """One conditional PutItem (`put` holds TableName, Item, ConditionExpression, ...) of an
+    item with primary key `key` (raw values). True when written — including when a botocore
+    retry found the item written by its own earlier attempt, recognised by a `writeId` this
+    call adds; False when the condition failed because of someone else's item."""
+    write_id = uuid.uuid4().hex
+    request = {**put, "Item": {**put["Item"], "writeId": {"S": write_id}}}
+    count(metrics, requests=1)
+    try:
+        with translate_errors(write=True):
+            db.client.put_item(**request)
+    except ConditionFailed:
+        try:
+            stored = get_item(db, metrics, table=request["TableName"], key=key)
+        except DatabaseUnavailable as error:
+            # An earlier attempt may have written it and we cannot read whether it did.
+            raise DatabaseUnavailable(outcome_unknown=True) from error
+        return stored is not None and stored.get("writeId") == {"S": write_id}
+    return True
 
 
 # --- botocore → payments.errors ---------------------------------------------------------------
@@ -254,8 +367,11 @@ _CREDENTIALS = {
 
 
 @contextmanager
-def translate_errors() -> Iterator[None]:
-    """Map botocore failures to `payments.errors` (and conditions to this module's own)."""
+def translate_errors(*, write: bool = False) -> Iterator[None]:
+    """Map botocore failures to `payments.errors` (and conditions to this module's own). With
+    `write`, a request that got no answer is `DatabaseUnavailable(outcome_unknown=True)`: an
+    attempt may have been applied before botocore gave up (its last error need not be the
+    first one, so any network failure counts)."""
     try:
         yield
     except ClientError as error:
@@ -271,6 +387,8 @@ def translate_errors() -> Iterator[None]:
             raise TransactionCanceled(["TransactionConflict"]) from error
         if code == "ResourceNotFoundException":
             raise TableMissing() from error
+        if code == "IdempotentParameterMismatchException":
+            raise TokenReused() from error
         if code == "ResourceInUseException":
             raise TableExists() from error
         if code in _THROTTLED:
@@ -291,8 +409,10 @@ def translate_errors() -> Iterator[None]:
         BotoReadTimeout,
         ConnectionClosedError,
     ) as error:
-        raise DatabaseUnavailable() from error
+        raise DatabaseUnavailable(outcome_unknown=write) from error
     except BotoCoreError as error:
+        if write:
+            raise DatabaseUnavailable(outcome_unknown=True) from error
         raise DatabaseUnavailable(f"The payments database cannot be reached: {error}") from error
 
 

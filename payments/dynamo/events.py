@@ -10,14 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from payments.domain import format_timestamp, utc_now
-from payments.dynamo.client import (
-    ConditionFailed,
-    Dynamo,
-    Metrics,
-    count,
-    get_item,
-    translate_errors,
-)
+from payments.dynamo.client import Dynamo, Metrics, get_item, put_new_or_own
 from payments.dynamo.items import deserialize, serialize
 from payments.dynamo.schema import EVENT_SK, event_pk, submission_pk
 
@@ -67,15 +60,11 @@ def event_seen(db: Dynamo, event_id: str, *, metrics: Metrics | None = None) -> 
 def event_mark(
     db: Dynamo, event_id: str, at: datetime | None = None, *, metrics: Metrics | None = None
 ) -> bool:
-    """Record an event id as applied; False if it already was (a conditional put)."""
+    """Record an event id as applied; False if it already was (a conditional put). A botocore
+    retry that finds the item its own first attempt wrote still answers True."""
     put = event_put_action(db, event_id, at or utc_now())["Put"]
-    count(metrics, requests=1)
-    try:
-        with translate_errors():
-            db.client.put_item(**put)
-    except ConditionFailed:
-        return False
-    return True
+    key = serialize({"pk": event_pk(event_id), "sk": EVENT_SK})
+    return put_new_or_own(db, metrics, put=put, key=key)
 
 
 def submission_put_action(

@@ -21,6 +21,8 @@ again (`client.retry_on_conflict`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,8 +36,10 @@ from payments.dynamo.client import (
     Dynamo,
     Metrics,
     RetryConflict,
+    TokenReused,
     TransactionCanceled,
     get_item,
+    request_token,
     retry_on_conflict,
     transact,
 )
@@ -132,8 +136,17 @@ def payment_observe(
                     db, receipt.event_id, receipt.received_at, owner=(user_id, payment_id)
                 )
             )
+        # One token per (payment as read, event or source): botocore's retry of this very
+        # request is answered "done" without a second application.
+        token = request_token(
+            "observe", user_id, payment_id, _digest(raw), receipt.event_id if receipt else source
+        )
         try:
-            transact(db, metrics, actions)
+            transact(db, metrics, actions, token=token)
+        except TokenReused:
+            # The same write from the same version already succeeded (with other timestamps):
+            # read again; the version moved on and the observation is decided afresh.
+            raise RetryConflict() from None
         except TransactionCanceled as cancelled:
             if receipt is not None and cancelled.failed(-1):
                 return _log_duplicate(db, user_id, payment_id, receipt, metrics)
@@ -145,6 +158,12 @@ def payment_observe(
         return Observed(decision.outcome.value, after, new_attempts)
 
     return retry_on_conflict(cycle)
+
+
+def _digest(raw: Mapping[str, Any]) -> str:
+    """The payment as read, in short: with the version alone, an item rewritten without one (an
+    old-shape payment) would repeat an earlier token."""
+    return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
 
 
 def open_check_at(now: datetime, expires_at: datetime | None) -> str:
@@ -286,9 +305,10 @@ def _log_duplicate(
                 **expr.kwargs(),
             }
         }
+        token = request_token("duplicate", user_id, payment_id, _digest(raw), receipt.event_id)
         try:
-            transact(db, metrics, [update])
-        except TransactionCanceled as cancelled:
+            transact(db, metrics, [update], token=token)
+        except (TransactionCanceled, TokenReused) as cancelled:
             raise RetryConflict() from cancelled
         return Observed(DUPLICATE, payment)
 

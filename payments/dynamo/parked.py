@@ -24,6 +24,7 @@ from payments.dynamo.client import (
     Metrics,
     TransactionCanceled,
     query,
+    request_token,
     transact,
 )
 from payments.dynamo.expressions import Expr
@@ -80,8 +81,12 @@ def parked_put(db: Dynamo, event: ParkedEvent, *, metrics: Metrics | None = None
             }
         },
     ]
+    # One token per delivery: a retry of this request after a lost answer is answered "done"
+    # instead of failing the condition as if it were a redelivery; a redelivery (another
+    # receivedAt) has its own token and fails the condition.
+    token = request_token("park", event.kind, event.target_id, event.event_id, received)
     try:
-        transact(db, metrics, actions)
+        transact(db, metrics, actions, token=token)
     except TransactionCanceled:
         return False
     return True

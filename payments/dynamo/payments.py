@@ -34,9 +34,11 @@ from payments.dynamo.client import (
     ConditionFailed,
     Dynamo,
     Metrics,
+    TokenReused,
     TransactionCanceled,
     count,
     get_item,
+    request_token,
     retry_on_conflict,
     transact,
     translate_errors,
@@ -81,7 +83,12 @@ def payment_create(
 ) -> Payment:
     """Store a new `pending` payment (never overwriting one) and count it in the statistics,
     in one transaction. With `submission_token`, a second submission of the same form raises
-    `DuplicateSubmission` naming the payment the first one created."""
+    `DuplicateSubmission` naming the payment the first one created.
+
+    The payment id is made before the first attempt, so botocore's retries send the same
+    request with the same ClientRequestToken: a retry after a lost answer succeeds without
+    writing twice. When no attempt was answered, `DatabaseUnavailable(outcome_unknown=True)`:
+    the payment may exist, and the same submission token makes a resubmit safe."""
     require_user(user_id)
     currency = parse_currency(currency)
     amount = parse_amount(amount, currency)
@@ -124,11 +131,15 @@ def payment_create(
     ]
     if submission_token:
         actions.append(submission_put_action(db, user_id, submission_token, payment_id, moment))
+    token = request_token("create", user_id, payment_id)
     try:
-        retry_on_conflict(lambda: transact(db, metrics, actions))
+        retry_on_conflict(lambda: transact(db, metrics, actions, token=token))
     except TransactionCanceled as cancelled:
         if submission_token and cancelled.failed(-1):
             existing = submission_payment_id(db, user_id, submission_token, metrics=metrics)
+            if existing == payment_id:
+                # Our own earlier attempt, answered too late and past the token's 10 minutes.
+                return item_to_payment(item)
             if existing is not None:
                 raise DuplicateSubmission(existing) from None
         raise Conflict("A payment with this id already exists; nothing was written.") from None
@@ -169,8 +180,15 @@ def payment_link_set(
     update["UpdateExpression"] += f" REMOVE {expr.name('linkError')}"
     update.update(expr.kwargs())
     owner = owner_put_action(db, LINK, link_id, user_id=user_id, payment_id=payment_id)
+    # The update is unconditional on content and the owner put accepts its own repeat, so a
+    # retry is harmless; the token also keeps it from moving `updatedAt` twice.
+    token = request_token("link", user_id, payment_id, link_id)
     try:
-        retry_on_conflict(lambda: transact(db, metrics, [{"Update": update}, owner]))
+        retry_on_conflict(lambda: transact(db, metrics, [{"Update": update}, owner], token=token))
+    except TokenReused:
+        # The same link was stored for this payment moments ago (a double-clicked form's other
+        # request, or a re-run): that is the outcome we want; read it back below.
+        pass
     except TransactionCanceled as cancelled:
         if cancelled.failed(-1):
             raise Conflict("That payment link belongs to another payment.") from None
@@ -246,7 +264,7 @@ def _update_fields(
     request, expr = _fields_update(db, user_id, payment_id, fields, response)
     count(metrics, requests=1)
     try:
-        with translate_errors():
+        with translate_errors(write=True):
             answer = db.client.update_item(**request, ReturnValues="ALL_NEW", **expr.kwargs())
     except ConditionFailed:
         raise Conflict("That payment does not exist; nothing was changed.") from None

@@ -19,7 +19,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from payments.domain import format_timestamp
-from payments.dynamo.client import ConditionFailed, Dynamo, Metrics, count, query, translate_errors
+from payments.dynamo.client import (
+    ConditionFailed,
+    Dynamo,
+    Metrics,
+    count,
+    put_new_or_own,
+    query,
+    translate_errors,
+)
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, payment_key, serialize
 from payments.dynamo.lifecycle import OPEN_SHARDS, open_check_at
@@ -71,7 +79,7 @@ def open_postpone(
     expr = Expr()
     count(metrics, requests=1)
     try:
-        with translate_errors():
+        with translate_errors(write=True):
             db.client.update_item(
                 TableName=db.table,
                 Key=payment_key(user_id, payment_id),
@@ -92,7 +100,7 @@ def reconcile_lease(
     metrics: Metrics | None = None,
 ) -> bool:
     """Claim a payment for one reconciliation for `seconds`; False when another server holds
-    it."""
+    it (a botocore retry that finds the lease its own first attempt took answers True)."""
     expr = Expr()
     lease = {
         "pk": f"LEASE#RECONCILE#{payment_id}",
@@ -104,15 +112,11 @@ def reconcile_lease(
         f"attribute_not_exists({expr.name('pk')}) OR "
         f"{expr.name('until')} < {expr.value(format_timestamp(now))}"
     )
-    count(metrics, requests=1)
-    try:
-        with translate_errors():
-            db.client.put_item(
-                TableName=db.meta_table,
-                Item=serialize(lease),
-                ConditionExpression=free,
-                **expr.kwargs(),
-            )
-    except ConditionFailed:
-        return False
-    return True
+    put = {
+        "TableName": db.meta_table,
+        "Item": serialize(lease),
+        "ConditionExpression": free,
+        **expr.kwargs(),
+    }
+    key = serialize({"pk": lease["pk"], "sk": lease["sk"]})
+    return put_new_or_own(db, metrics, put=put, key=key)

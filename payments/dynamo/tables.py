@@ -27,7 +27,9 @@ class TableReport:
 
 def tables_ensure(db: Dynamo, *, wait_seconds: float = 300) -> list[TableReport]:
     """Create missing tables and indexes (on-demand), wait until all are ACTIVE, and report
-    how existing ones differ from what this code expects."""
+    how existing ones differ from what this code expects. Control-plane calls go through
+    `db.admin` (longer timeouts than data-plane calls); a CreateTable that botocore retried
+    after a lost answer finds its own table and carries on."""
     return [
         _ensure_table(db, db.table, PAYMENTS_TABLE, wait_seconds),
         _ensure_table(db, db.meta_table, META_TABLE, wait_seconds),
@@ -49,7 +51,7 @@ def tables_drop(db: Dynamo) -> None:
     """Delete both tables (test and benchmark clean-up)."""
     for name in (db.table, db.meta_table):
         with translate_errors():
-            db.client.delete_table(TableName=name)
+            db.admin.delete_table(TableName=name)
 
 
 def _ensure_table(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -> TableReport:
@@ -59,7 +61,7 @@ def _ensure_table(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -
         return TableReport(name, False, problems, [*added, *notes])
     try:
         with translate_errors():
-            db.client.create_table(**spec.create_table_kwargs(name))
+            db.admin.create_table(**spec.create_table_kwargs(name))
     except TableExists:
         # Another `init_dynamodb` got there first, or botocore retried our CreateTable after a
         # timeout and the first attempt had worked: finish the set-up, then check the table.
@@ -90,7 +92,7 @@ def _add_missing_indexes(db: Dynamo, name: str, spec: TableSpec, wait_seconds: f
             continue
         keys = {k["AttributeName"] for k in index["KeySchema"]}
         with translate_errors():
-            db.client.update_table(
+            db.admin.update_table(
                 TableName=name,
                 AttributeDefinitions=[
                     a for a in wanted["AttributeDefinitions"] if a["AttributeName"] in keys
@@ -105,7 +107,7 @@ def _add_missing_indexes(db: Dynamo, name: str, spec: TableSpec, wait_seconds: f
 def _describe(db: Dynamo, name: str) -> dict[str, Any] | None:
     try:
         with translate_errors():
-            return dict(db.client.describe_table(TableName=name)["Table"])
+            return dict(db.admin.describe_table(TableName=name)["Table"])
     except TableMissing:
         return None
 
@@ -128,7 +130,7 @@ def _wait_active(db: Dynamo, name: str, wait_seconds: float) -> dict[str, Any]:
 
 def _enable_ttl(db: Dynamo, name: str, attribute: str) -> None:
     try:
-        db.client.update_time_to_live(
+        db.admin.update_time_to_live(
             TableName=name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
         )

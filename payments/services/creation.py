@@ -15,6 +15,7 @@ from decimal import Decimal
 from payments import dynamo
 from payments.domain import LinkError, Payment, utc_now
 from payments.dynamo import LINK, Dynamo
+from payments.errors import DuplicateSubmission
 from payments.services.errors import PaymentNotFound
 from payments.services.webhooks import drain_parked
 from payments.truelayer.client import TrueLayerError
@@ -42,22 +43,33 @@ def payment_create(
 
     The payment is written before TrueLayer is called, so it exists whatever happens next.
     If the link cannot be created, the payment carries the reason (`link_error`) and can be
-    retried with `payment_retry_link`. Raises `DuplicateSubmission` when the same form was
-    submitted before, and `RepositoryError` when the payment could not be stored (then nothing
-    was sent to TrueLayer)."""
+    retried with `payment_retry_link`. Raises `RepositoryError` when the payment could not be
+    stored (then nothing was sent to TrueLayer) — `DatabaseUnavailable` with `outcome_unknown`
+    when it may have been stored after all.
+
+    Raises `DuplicateSubmission` when the same form was submitted before, after finishing what
+    that first submission may have left undone: a payment stored without its link (its answer
+    was lost, or the request died) gets its link now, with the same Idempotency-Key."""
     db = db or dynamo.get_dynamo()
-    payment = dynamo.payment_create(
-        db,
-        user_id=user_id,
-        amount=amount,
-        currency=currency,
-        reference=reference,
-        payer_name=payer_name,
-        payer_email=payer_email,
-        expires_at=expires_at,
-        submission_token=submission_token,
-    )
-    return _create_link(payment, db=db, provider=provider or get_provider())
+    provider = provider or get_provider()
+    try:
+        payment = dynamo.payment_create(
+            db,
+            user_id=user_id,
+            amount=amount,
+            currency=currency,
+            reference=reference,
+            payer_name=payer_name,
+            payer_email=payer_email,
+            expires_at=expires_at,
+            submission_token=submission_token,
+        )
+    except DuplicateSubmission as duplicate:
+        payment_retry_link(
+            user_id=user_id, payment_id=duplicate.payment_id, db=db, provider=provider
+        )
+        raise
+    return _create_link(payment, db=db, provider=provider)
 
 
 def payment_retry_link(

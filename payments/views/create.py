@@ -10,17 +10,27 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
 from payments import services
-from payments.errors import DuplicateSubmission
+from payments.errors import DatabaseUnavailable, DuplicateSubmission
 from payments.forms_create import NewPaymentForm
 from payments.truelayer.client import TrueLayerError
+
+# Shown when a write of "New payment" got no answer: it may have been stored.
+CREATE_OUTCOME_UNKNOWN = (
+    "The payments database did not answer in time, so we could not confirm whether the payment "
+    "was saved. Check the payments list before creating it again; submitting this same form "
+    "again is safe: it will not create a second payment."
+)
 
 
 @require_http_methods(["GET", "POST"])
 @merchant_required
 def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The form; on a valid submit, the payment is stored, its link created, and the merchant
-    lands on the payment's page (which says so if the link could not be created)."""
+    lands on the payment's page (which says so if the link could not be created). When the
+    database did not answer a write, the form comes back (503) with its submission token and
+    says that the payment may exist; submitting it again finds that payment."""
     form = NewPaymentForm(request.POST if request.method == "POST" else None)
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -35,14 +45,21 @@ def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 submission_token=data["submission_token"],
             )
         except DuplicateSubmission as duplicate:
-            # A double click: the first submission made the payment; show that one.
+            # A double click, or a resubmit after an unanswered write: the first submission
+            # made the payment (and the service finished its link); show that one.
+            messages.info(request, "This form was already submitted: here is its payment.")
             return redirect("payments:detail", payment_id=duplicate.payment_id)
-        if payment.link_error:
-            messages.error(request, "The payment was saved, but its link could not be created.")
+        except DatabaseUnavailable as error:
+            if not error.outcome_unknown:
+                raise  # nothing was written: the error page says so
+            form.add_error(None, CREATE_OUTCOME_UNKNOWN)
+            status = error.status
         else:
-            messages.success(request, "Payment created. Send the link to the payer.")
-        return redirect("payments:detail", payment_id=payment.payment_id)
-    status = 400 if form.is_bound else 200
+            if payment.link_error:
+                messages.error(request, "The payment was saved, but its link could not be created.")
+            else:
+                messages.success(request, "Payment created. Send the link to the payer.")
+            return redirect("payments:detail", payment_id=payment.payment_id)
     context = {"form": form, "simulator": settings.TRUELAYER_MODE == "simulator"}
     return render(request, "payments/new.html", context, status=status)
 
