@@ -51,7 +51,7 @@ def payment_timeline_note(
         condition += f" AND {path} IN ({expr.values([s.value for s in CANCELLABLE])})"
     count(metrics, requests=1)
     try:
-        with translate_errors():
+        with translate_errors(write=True):
             answer = db.client.update_item(
                 TableName=db.table,
                 Key=key_of(payment.user_id, payment.payment_id),

@@ -109,7 +109,7 @@ def refund_create(
     ]
     count(metrics, requests=1)
     try:
-        with translate_errors():
+        with translate_errors(write=True):
             answer = db.client.update_item(
                 TableName=db.table,
                 Key=key_of(payment.user_id, payment.payment_id),

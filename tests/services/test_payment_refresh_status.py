@@ -35,6 +35,15 @@ def answer(
     link = {"id": payment.payment_link_id, "status": "enabled", **(link or {})}
     for url, body in ((link_url, link), (f"{link_url}/payments", {"items": attempts})):
         mock.upsert(responses.GET, url, json=body)
+    no_refunds(mock, attempts)
+
+
+def no_refunds(mock: responses.RequestsMock, attempts: list[dict[str, Any]]) -> None:
+    """A paid attempt's refunds are read too (`GET /v3/payments/{id}/refunds`): none here."""
+    for attempt in attempts:
+        if isinstance(attempt.get("id"), str):
+            url = f"{API}/v3/payments/{attempt['id']}/refunds"
+            mock.upsert(responses.GET, url, json={"items": []})
 
 
 def refresh(repo: Dynamo, payment: Payment, user_id: str = ALICE) -> services.Refreshed:
@@ -191,17 +200,20 @@ def test_refresh_discovering_an_attempt_applies_the_events_parked_for_it(
     assert dynamo.parked_for(repo, dynamo.ATTEMPT, "tl-lost") == []
 
 
-def test_final_payments_and_payments_without_a_link_ask_truelayer_nothing(
+def test_a_settled_payment_asks_only_about_its_refunds_and_an_unlinked_one_asks_nothing(
     repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
     settled = reach(repo, payment_with_link(repo), S.SETTLED)
     unlinked = dynamo.payment_create(
         repo, user_id=ALICE, amount=Decimal("5.00"), currency="GBP", reference="NO-LINK"
     )
+    no_refunds(truelayer, [{"id": settled.truelayer_payment_id}])
 
-    assert refresh(repo, settled).payment == settled
+    assert refresh(repo, settled).payment == settled  # its status cannot move; refunds can
     assert refresh(repo, unlinked).payment == unlinked
-    assert truelayer_calls(truelayer) == []
+    assert [c.request.url for c in truelayer.calls if "/v3/" in str(c.request.url)] == [
+        f"{API}/v3/payments/{settled.truelayer_payment_id}/refunds"
+    ]
 
 
 def test_unknown_or_foreign_payment_is_not_found(

@@ -38,6 +38,8 @@ def answer(
         responses.GET, link_url, json={"id": payment.payment_link_id, "status": link_status}
     )
     mock.upsert(responses.GET, f"{link_url}/payments", json={"items": attempts})
+    for attempt in attempts:  # a paid attempt's refunds are read too: none here
+        mock.upsert(responses.GET, f"{API}/v3/payments/{attempt['id']}/refunds", json={"items": []})
 
 
 def reconcile(repo: Dynamo, now: datetime) -> services.ReconcileReport:

@@ -162,6 +162,7 @@ def test_refresh_applies_what_truelayer_says_and_tells_the_merchant(
             "items": [{"id": "tl-r", "status": "executed", "created_at": "2026-01-01T10:00:00Z"}]
         },
     )
+    truelayer.add(responses.GET, f"{API}/v3/payments/tl-r/refunds", json={"items": []})
 
     response = alice.post(reverse("payments:refresh", args=[payment.payment_id]), follow=True)
 
