@@ -7,8 +7,8 @@ from django.test import Client
 
 from payments import dynamo
 from payments.domain import Payment, PaymentStatus
-from payments.dynamo import Dynamo
-from payments.lifecycle import AttemptSeen, AttemptStatus, LinkDisabled, Observation
+from payments.dynamo import Dynamo, EventReceipt
+from payments.lifecycle import AttemptSeen, AttemptStatus, LinkDisabled, Observation, SettlementFact
 from tests.factories import ALICE, BOB, T0, make_payments
 from tests.views.conftest import HTMX, database_down
 
@@ -122,3 +122,73 @@ def test_failing_database_shows_the_dependency_page_with_503(
 ) -> None:
     monkeypatch.setattr(dynamo, "payment_get", database_down)
     assert alice.get("/payments/01ARZ3NDEKTSV4RRFFQ69G5FAV/").status_code == 503
+
+
+def _with_link(repo: Dynamo) -> Payment:
+    (payment,) = make_payments(repo, ALICE, 1)
+    return dynamo.payment_link_set(
+        repo,
+        user_id=ALICE,
+        payment_id=payment.payment_id,
+        link_id=f"link-{payment.payment_id}",
+        link_url="https://payment.truelayer-sandbox.com/link",
+        response={},
+    )
+
+
+def test_one_attempt_is_one_line_and_several_are_a_table(alice: Client, repo: Dynamo) -> None:
+    payment = _with_link(repo)
+    observe(repo, payment, AttemptSeen("tl-first", A.FAILED, T0, failure_reason="provider_error"))
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert page.count('data-testid="attempt"') == 1
+    assert "tl-first" in page and "Attempt failed" in page
+    assert "the payer can try again" in page
+
+    observe(repo, payment, AttemptSeen("tl-second", A.EXECUTED, T0, provider_id="ob-monzo"))
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert "Attempts (2)" in page
+    assert page.count('data-testid="attempt"') == 2
+    assert "ob-monzo" in page
+    assert "the payer can try again" not in page
+
+
+def test_settlement_facts_are_badges_on_the_detail_page_and_in_the_list(
+    alice: Client, repo: Dynamo
+) -> None:
+    payment = _with_link(repo)
+    observe(repo, payment, AttemptSeen("tl-1", A.EXECUTED, T0))
+    observe(repo, payment, SettlementFact("tl-1", "stalled", T0))
+    assert "settlement stalled" in alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert "settlement stalled" in alice.get("/").content.decode()
+    observe(repo, payment, AttemptSeen("tl-1", A.SETTLED, T0))
+    observe(repo, payment, SettlementFact("tl-1", "creditable", T0))
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    # The badge says the latest fact; the timeline keeps the stall as history.
+    assert '<span class="badge badge-fact">settled — safe to credit</span>' in page
+    assert '<span class="badge badge-fact">settlement stalled</span>' not in page
+
+
+def test_the_webhook_log_lists_each_delivery_and_what_it_did(alice: Client, repo: Dynamo) -> None:
+    payment = _with_link(repo)
+    receipt = EventReceipt("ev-77", "payment_executed", "2026-11-20T10:00:00Z", T0)
+    for _ in range(2):
+        dynamo.payment_observe(
+            repo,
+            user_id=ALICE,
+            payment_id=payment.payment_id,
+            observation=AttemptSeen("tl-1", A.EXECUTED, T0),
+            source="TrueLayer webhook (payment_executed)",
+            receipt=receipt,
+        )
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert "Webhooks received (2)" in page
+    assert page.count("ev-77") == 2
+    assert "· applied" in page and "· duplicate" in page
+
+
+def test_a_closed_link_is_no_longer_offered_to_the_payer(alice: Client, repo: Dynamo) -> None:
+    payment = _with_link(repo)
+    observe(repo, payment, AttemptSeen("tl-1", A.EXECUTED, T0), LinkDisabled("fulfilled", T0))
+    page = alice.get(f"/payments/{payment.payment_id}/").content.decode()
+    assert "Link closed" in page and "paid" in page
+    assert 'id="payment-link"' not in page and "Send this link" not in page
