@@ -37,8 +37,10 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy .
 
+## pytest: the whole suite on two processes (CI has two cores; PYTEST_WORKERS=0 runs it in one)
+PYTEST_WORKERS ?= 2
 pytest: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS))
 
 ## browser-deps: Debian's chromium for the browser tests (installed when we are root)
 browser-deps:
