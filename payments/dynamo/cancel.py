@@ -12,7 +12,7 @@ from payments.domain import (
     format_timestamp,
     utc_now,
 )
-from payments.dynamo.client import ConditionFailed, Dynamo, Metrics, count, translate_errors
+from payments.dynamo.client import ConditionFailed, Dynamo, Metrics, update_item
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, history_entry, item_to_payment
 from payments.dynamo.items import payment_key as key_of
@@ -49,20 +49,18 @@ def payment_timeline_note(
     if require_cancellable:
         path = f"{expr.name('attempts')}.{expr.name(attempt_id)}.{expr.name('status')}"
         condition += f" AND {path} IN ({expr.values([s.value for s in CANCELLABLE])})"
-    count(metrics, requests=1)
     try:
-        with translate_errors(write=True):
-            answer = db.client.update_item(
-                TableName=db.table,
-                Key=key_of(payment.user_id, payment.payment_id),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ReturnValues="ALL_NEW",
-                **expr.kwargs(),
-            )
+        written = update_item(
+            db,
+            metrics,
+            key=key_of(payment.user_id, payment.payment_id),
+            update=update,
+            condition=condition,
+            attributes=expr.kwargs(),
+        )
     except ConditionFailed:
         raise PaymentValidationError(
             "payment",
             "The payer has already authorised this payment: it can no longer be cancelled.",
         ) from None
-    return item_to_payment(deserialize(answer["Attributes"]))
+    return item_to_payment(deserialize(written))

@@ -36,7 +36,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -292,6 +292,34 @@ def get_item(
     item = answer.get("Item")
     count(metrics, requests=1, items_read=1 if item else 0)
     return dict(item) if item else None
+
+
+def update_item(
+    db: Dynamo,
+    metrics: Metrics | None,
+    *,
+    key: dict[str, Any],
+    update: str,
+    condition: str,
+    attributes: Mapping[str, Any],
+    return_new: bool = True,
+) -> dict[str, Any]:
+    """One conditional UpdateItem on the payments table, counted: the item as written (raw
+    attribute values) when `return_new`. `attributes` are the expression's names and values
+    (`Expr.kwargs()`). A false condition raises `ConditionFailed`; an unanswered write is
+    outcome-unknown (`translate_errors(write=True)`)."""
+    count(metrics, requests=1)
+    extra: dict[str, Any] = {"ReturnValues": "ALL_NEW"} if return_new else {}
+    with translate_errors(write=True):
+        answer = db.client.update_item(
+            TableName=db.table,
+            Key=key,
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            **extra,
+            **attributes,
+        )
+    return dict(answer.get("Attributes") or {})
 
 
 def request_token(*parts: str) -> str:

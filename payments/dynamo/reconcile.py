@@ -15,6 +15,7 @@ make a second application of the same news change nothing anyway.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +24,9 @@ from payments.dynamo.client import (
     ConditionFailed,
     Dynamo,
     Metrics,
-    count,
     put_new_or_own,
     query,
-    translate_errors,
+    update_item,
 )
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, payment_key, serialize
@@ -77,18 +77,16 @@ def open_postpone(
         # Past its expiry and TrueLayer has not closed it yet: ask again after the stale age.
         next_check = open_check_at(now, None)
     expr = Expr()
-    count(metrics, requests=1)
-    try:
-        with translate_errors(write=True):
-            db.client.update_item(
-                TableName=db.table,
-                Key=payment_key(user_id, payment_id),
-                UpdateExpression=f"SET {expr.name('checkAt')} = {expr.value(next_check)}",
-                ConditionExpression=f"attribute_exists({expr.name('openShard')})",
-                **expr.kwargs(),
-            )
-    except ConditionFailed:
-        pass
+    with contextlib.suppress(ConditionFailed):  # no longer open: nothing to postpone
+        update_item(
+            db,
+            metrics,
+            key=payment_key(user_id, payment_id),
+            update=f"SET {expr.name('checkAt')} = {expr.value(next_check)}",
+            condition=f"attribute_exists({expr.name('openShard')})",
+            attributes=expr.kwargs(),
+            return_new=False,
+        )
 
 
 def reconcile_lease(

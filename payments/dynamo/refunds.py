@@ -28,11 +28,10 @@ from payments.dynamo.client import (
     Metrics,
     RetryConflict,
     TransactionCanceled,
-    count,
     get_item,
     retry_on_conflict,
     transact,
-    translate_errors,
+    update_item,
 )
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, history_entry, item_to_payment
@@ -107,20 +106,18 @@ def refund_create(
         f"(attribute_not_exists({reserved}) OR {reserved} <= "
         f"{expr.value(payment.minor_amount - amount)})",
     ]
-    count(metrics, requests=1)
     try:
-        with translate_errors(write=True):
-            answer = db.client.update_item(
-                TableName=db.table,
-                Key=key_of(payment.user_id, payment.payment_id),
-                UpdateExpression=update,
-                ConditionExpression=" AND ".join(conditions),
-                ReturnValues="ALL_NEW",
-                **expr.kwargs(),
-            )
+        written = update_item(
+            db,
+            metrics,
+            key=key_of(payment.user_id, payment.payment_id),
+            update=update,
+            condition=" AND ".join(conditions),
+            attributes=expr.kwargs(),
+        )
     except ConditionFailed:
         raise _why_refused(db, payment, refund, metrics) from None
-    return item_to_payment(deserialize(answer["Attributes"]))
+    return item_to_payment(deserialize(written))
 
 
 def refund_change(
