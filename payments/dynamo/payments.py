@@ -36,12 +36,11 @@ from payments.dynamo.client import (
     Metrics,
     TokenReused,
     TransactionCanceled,
-    count,
     get_item,
     request_token,
     retry_on_conflict,
     transact,
-    translate_errors,
+    update_item,
 )
 from payments.dynamo.events import (
     submission_payment_id,
@@ -262,10 +261,15 @@ def _update_fields(
 ) -> Payment:
     """SET `fields` (and `updatedAt`) and keep `response` on an existing payment."""
     request, expr = _fields_update(db, user_id, payment_id, fields, response)
-    count(metrics, requests=1)
     try:
-        with translate_errors(write=True):
-            answer = db.client.update_item(**request, ReturnValues="ALL_NEW", **expr.kwargs())
+        written = update_item(
+            db,
+            metrics,
+            key=request["Key"],
+            update=request["UpdateExpression"],
+            condition=request["ConditionExpression"],
+            attributes=expr.kwargs(),
+        )
     except ConditionFailed:
         raise Conflict("That payment does not exist; nothing was changed.") from None
-    return item_to_payment(deserialize(answer["Attributes"]))
+    return item_to_payment(deserialize(written))
