@@ -21,6 +21,7 @@ import os
 import platform
 import sys
 import time
+import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -59,8 +60,7 @@ class StandInTrueLayer:
 
     def list_link_payments(self, link_id: str) -> list[dict[str, Any]]:
         self.calls += 1
-        n = int(link_id.rsplit("-", 1)[1])
-        status = "executed" if n % 10 == 0 else "authorization_required"
+        status = "executed" if zlib.crc32(link_id.encode()) % 10 == 0 else "authorization_required"
         return [{"id": f"tl-{link_id}", "status": status, "created_at": "2026-11-01T10:00:00Z"}]
 
     def get_payment(self, truelayer_payment_id: str) -> dict[str, Any]:
@@ -198,6 +198,8 @@ def main() -> None:
             f"reconcile_payments over {args.payments:,} payments, {args.open:,} open and due: "
             f"checked {report.checked:,}, corrected {len(report.changed):,} in {elapsed:.1f} s"
         )
+        kinds = Counter(change for _, change in report.changed)
+        print(f"  what changed: {dict(kinds)}")
         print(f"  TrueLayer calls: {provider.calls:,}")
         print(f"  DynamoDB requests: {counts['requests']:,}, items read: {counts['items read']:,}")
         for name, value in sorted(counts.items()):

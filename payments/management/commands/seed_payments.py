@@ -79,7 +79,7 @@ class Command(BaseCommand):
                 for offset, step in enumerate(rng.choice(_STORIES), start=1):
                     at = created + timedelta(seconds=20 * offset)
                     seen: Observation
-                    if isinstance(step, str):
+                    if not isinstance(step, AttemptStatus):  # (a StrEnum is a str too)
                         seen = LinkDisabled(step, at)
                     else:
                         attempt += step is _A.AUTHORIZATION_REQUIRED
