@@ -60,6 +60,9 @@ def app_environment(endpoint_url: str) -> dict[str, str]:
     env["DJANGO_DEBUG"] = "1"
     env["DYNAMODB_ENDPOINT_URL"] = endpoint_url
     env.setdefault("DATA_DIR", str(REPO_ROOT / ".data"))
+    # Locally a payment whose webhook was lost is looked at again after a minute (production
+    # default: 30), so the background reconciliation shows its correction while you watch.
+    env.setdefault("RECONCILE_STALE_AFTER_MINUTES", "1")
     for key, value in dynamodb_local.DUMMY_AWS_ENV.items():
         env.setdefault(key, value)
     env["PYTHONUNBUFFERED"] = "1"
