@@ -10,27 +10,21 @@ that asks the simulator's API while handling a webhook already sees the new stat
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
 
-from payments.domain import format_timestamp, utc_now
+from payments.domain import utc_now
 from simulator import delivery
 from simulator.models import (
     AUTHORIZATION_REQUIRED,
-    AUTHORIZED,
     AUTHORIZING,
     EXECUTED,
     FAILED,
     IN_PROGRESS,
     LINK_DISABLED,
-    LINK_DISABLING,
     LINK_ENABLED,
     SETTLED,
     SUCCEEDED,
@@ -38,6 +32,23 @@ from simulator.models import (
     SimulatedPayment,
     SimulatedRefund,
     SimulatedWebhook,
+)
+from simulator.outbox import (
+    Delivery,
+    Sent,
+    deliver_held,
+    dispatch,
+)
+from simulator.state import (
+    DISABLED_EXPIRED,
+    DISABLED_FULFILLED,
+    expire_if_due,
+    link_currency,
+    open_attempt,
+    payment_event,
+    payment_method,
+    stamp,
+    with_method,
 )
 
 # Banks the payer can pick, as TrueLayer's sandbox names its mock providers, by currency.
@@ -51,7 +62,6 @@ PROVIDERS: dict[str, list[tuple[str, str]]] = {
         ("mock-payments-de-embedded", "Mock German bank (embedded)"),
     ],
 }
-SCHEMES = {"GBP": "faster_payments_service", "EUR": "sepa_credit_transfer_instant"}
 
 # TrueLayer's documented failure reasons a payer can cause (unknown ones are stored as given).
 FAILURE_REASONS = [
@@ -68,137 +78,11 @@ REVERSAL_REASONS = [
     ("fraud", "Reversed as fraud"),
 ]
 VERIFICATION_FAILED = "verification_failed"
-DISABLED_FULFILLED = "fulfilled"
-DISABLED_EXPIRED = "expired"
 
 
 class ActionRefused(Exception):
     """The action is not possible in the link's or attempt's current state (or the form was
     not filled in). The message says why, for the payer's page."""
-
-
-class Delivery(StrEnum):
-    """How the webhooks of one action reach the dashboard."""
-
-    NORMAL = "normal"
-    LOSE = "lose"  # state changes, nothing is sent: only the API can tell
-    TWICE = "twice"  # each event twice, same event_id (TrueLayer retries)
-    LATE = "late"  # held back, sent after the next action's events (out of order)
-
-
-DELIVERY_CHOICES = [
-    (Delivery.NORMAL, "Deliver normally"),
-    (Delivery.LOSE, "Lose them (the state changes, no webhook is sent)"),
-    (Delivery.TWICE, "Deliver each twice (same event_id)"),
-    (Delivery.LATE, "Hold them back: deliver after the next action's webhooks (out of order)"),
-]
-
-
-@dataclass(frozen=True)
-class Sent:
-    """What became of one event: delivered (with the dashboard's answer), lost or held."""
-
-    event_type: str
-    event_id: str
-    outcome: str
-    status: int | None = None
-    message: str = ""
-
-
-# --- reading state ---------------------------------------------------------------------------
-
-
-def link_request(link: SimulatedLink) -> dict[str, Any]:
-    """The `POST /v3/payment-links` body the link was created with."""
-    body: dict[str, Any] = json.loads(link.request_body)
-    return body
-
-
-def link_currency(link: SimulatedLink) -> str:
-    return str(link_request(link)["payment_configuration"]["currency"])
-
-
-def link_status(link: SimulatedLink) -> str:
-    """`enabled`, `disabling` (an attempt is at the bank) or `disabled`, as TrueLayer reads."""
-    if (
-        link.status == LINK_ENABLED
-        and link.payments.filter(status__in=(AUTHORIZING, AUTHORIZED)).exists()
-    ):
-        return LINK_DISABLING
-    return link.status
-
-
-def expire_if_due(link: SimulatedLink, *, now: datetime | None = None) -> bool:
-    """Disable an enabled link whose `expires_at` has passed with no successful attempt, as
-    TrueLayer would have at that moment (`disabled_at` = `expires_at`). No webhook: the
-    simulator has no clock, so the dashboard learns it only by asking the API. True if it
-    flipped now."""
-    now = now or utc_now()
-    if link.status != LINK_ENABLED or link.expires_at is None or link.expires_at > now:
-        return False
-    if link.payments.filter(status__in=SUCCEEDED).exists():
-        return False
-    link.status, link.disabled_reason, link.disabled_at = (
-        LINK_DISABLED,
-        DISABLED_EXPIRED,
-        link.expires_at,
-    )
-    link.save(update_fields=["status", "disabled_reason", "disabled_at"])
-    return True
-
-
-def open_attempt(link: SimulatedLink) -> SimulatedPayment | None:
-    """The attempt still in the bank flow, if any (at most one at a time)."""
-    return link.payments.filter(status__in=IN_PROGRESS).order_by("-created_at").first()
-
-
-def stamp(moment: datetime | None) -> str:
-    return format_timestamp(moment) if moment else ""
-
-
-def payment_method(attempt: SimulatedPayment) -> dict[str, Any]:
-    """`payment_method` as TrueLayer's payment webhooks carry it."""
-    method: dict[str, Any] = {"type": "bank_transfer"}
-    if attempt.provider_id:
-        method["provider_id"] = attempt.provider_id
-        method["scheme_id"] = SCHEMES.get(link_currency(attempt.link), "")
-    return method
-
-
-def payment_source(attempt: SimulatedPayment) -> dict[str, Any]:
-    """A made-up payer account, the same for every event of one attempt."""
-    identifiers: list[dict[str, str]] = [{"type": "iban", "iban": "GB33SIMU00000012345678"}]
-    if link_currency(attempt.link) == "GBP":
-        identifiers.insert(
-            0,
-            {
-                "type": "sort_code_account_number",
-                "sort_code": "000000",
-                "account_number": "12345678",
-            },
-        )
-    return {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"simulator-source:{attempt.payment_id}")),
-        "account_holder_name": "SIMULATED PAYER",
-        "account_identifiers": identifiers,
-    }
-
-
-def _metadata(attempt: SimulatedPayment) -> dict[str, Any]:
-    metadata: dict[str, Any] = link_request(attempt.link)["payment_configuration"].get(
-        "metadata", {}
-    )
-    return metadata
-
-
-def _payment_event(event_type: str, attempt: SimulatedPayment, **fields: Any) -> dict[str, Any]:
-    return delivery.new_event(
-        event_type, payment_id=attempt.payment_id, **fields, metadata=_metadata(attempt)
-    )
-
-
-def _with_method(attempt: SimulatedPayment) -> dict[str, Any]:
-    return {"payment_method": payment_method(attempt), "payment_source": payment_source(attempt)}
 
 
 # --- actions ---------------------------------------------------------------------------------
@@ -263,16 +147,16 @@ def authorise(link: SimulatedLink, attempt: SimulatedPayment, *, send_authorized
     events: Events = []
     if send_authorized:
         events.append(
-            _payment_event(
-                "payment_authorized", attempt, authorized_at=stamp(now), **_with_method(attempt)
+            payment_event(
+                "payment_authorized", attempt, authorized_at=stamp(now), **with_method(attempt)
             )
         )
     events.append(
-        _payment_event(
+        payment_event(
             "payment_executed",
             attempt,
             executed_at=stamp(now),
-            **_with_method(attempt),
+            **with_method(attempt),
             settlement_risk={"category": "low_risk"},
         )
     )
@@ -318,7 +202,7 @@ def _fail(attempt: SimulatedPayment, *, stage: str, reason: str) -> Events:
     }
     if attempt.provider_id:
         fields["payment_method"] = payment_method(attempt)
-    return [_payment_event("payment_failed", attempt, **fields)]
+    return [payment_event("payment_failed", attempt, **fields)]
 
 
 def settle(link: SimulatedLink, attempt: SimulatedPayment) -> Events:
@@ -328,11 +212,11 @@ def settle(link: SimulatedLink, attempt: SimulatedPayment) -> Events:
     attempt.status, attempt.settled_at = SETTLED, now
     attempt.save(update_fields=["status", "settled_at", "updated_at"])
     return [
-        _payment_event(
+        payment_event(
             "payment_settled",
             attempt,
             settled_at=stamp(now),
-            **_with_method(attempt),
+            **with_method(attempt),
             settlement_risk={"category": "low_risk"},
         )
     ]
@@ -348,7 +232,7 @@ def mark_creditable(link: SimulatedLink, attempt: SimulatedPayment) -> Events:
     attempt.creditable_at = utc_now()
     attempt.save(update_fields=["creditable_at", "updated_at"])
     return [
-        _payment_event("payment_creditable", attempt, creditable_at=stamp(attempt.creditable_at))
+        payment_event("payment_creditable", attempt, creditable_at=stamp(attempt.creditable_at))
     ]
 
 
@@ -359,7 +243,7 @@ def stall_settlement(link: SimulatedLink, attempt: SimulatedPayment) -> Events:
     attempt.settlement_stalled_at = utc_now()
     attempt.save(update_fields=["settlement_stalled_at", "updated_at"])
     return [
-        _payment_event(
+        payment_event(
             "payment_settlement_stalled",
             attempt,
             settlement_stalled_at=stamp(attempt.settlement_stalled_at),
@@ -375,7 +259,7 @@ def reverse(link: SimulatedLink, attempt: SimulatedPayment, *, reason: str) -> E
     attempt.reversed_at, attempt.reversal_reason = utc_now(), reason
     attempt.save(update_fields=["reversed_at", "reversal_reason", "updated_at"])
     return [
-        _payment_event(
+        payment_event(
             "payment_reversed",
             attempt,
             reversed_at=stamp(attempt.reversed_at),
@@ -472,14 +356,14 @@ def cancel_attempt(attempt_id: str) -> list[Sent]:
             events = _fail(attempt, stage=attempt.status, reason="canceled")
         else:
             events = [
-                _payment_event(
+                payment_event(
                     "payment_cancellation_failed",
                     attempt,
                     failed_at=stamp(utc_now()),
                     failure_reason="payment_already_authorized",
                 )
             ]
-    return _dispatch(attempt.link, events, Delivery.NORMAL)
+    return dispatch(attempt.link, events, Delivery.NORMAL)
 
 
 REFUND_ACTIONS: dict[str, Callable[[SimulatedLink, dict[str, str]], Events]] = {
@@ -532,8 +416,8 @@ def perform(link_id: str, action: str, form: dict[str, str]) -> list[Sent]:
         expire_if_due(link)
         events = _run(link, action, form)
     if action == "release":
-        return _deliver_held(link)
-    return _dispatch(link, events, mode)
+        return deliver_held(link)
+    return dispatch(link, events, mode)
 
 
 def _run(link: SimulatedLink, action: str, form: dict[str, str]) -> Events:
@@ -564,79 +448,3 @@ def _run(link: SimulatedLink, action: str, form: dict[str, str]) -> Events:
         _require(attempt is not None, "There is no attempt to act on: press Pay now first.")
     assert attempt is not None  # for mypy: _require raised otherwise
     return events + function(link, attempt, form)
-
-
-def _dispatch(link: SimulatedLink, events: Events, mode: Delivery) -> list[Sent]:
-    # Held back or refused by an earlier action: they arrive after this action's events.
-    earlier = list(link.webhooks.filter(outcome__in=SimulatedWebhook.PENDING))
-    sent: list[Sent] = []
-    for event in events:
-        if mode is Delivery.LOSE:
-            sent.append(_record(link, event, SimulatedWebhook.LOST))
-        elif mode is Delivery.LATE:
-            sent.append(_record(link, event, SimulatedWebhook.HELD))
-        else:
-            for _ in range(2 if mode is Delivery.TWICE else 1):
-                sent.append(_send(link, event))
-    if mode is not Delivery.LATE:
-        sent.extend(_redeliver(earlier))
-    return sent
-
-
-def _deliver_held(link: SimulatedLink) -> list[Sent]:
-    return _redeliver(list(link.webhooks.filter(outcome__in=SimulatedWebhook.PENDING)))
-
-
-def _redeliver(webhooks: list[SimulatedWebhook]) -> list[Sent]:
-    """Send what was held back or refused before, oldest first (a retry is the same event,
-    same `event_id`, stamped with a new timestamp)."""
-    sent = []
-    for held in webhooks:
-        result = delivery.deliver_event(held.body)
-        held.outcome = _outcome(result.status)
-        held.response_status, held.response_message = result.status, result.message[:500]
-        held.save(update_fields=["outcome", "response_status", "response_message"])
-        sent.append(_sent(held))
-    return sent
-
-
-def _send(link: SimulatedLink, event: dict[str, Any]) -> Sent:
-    result = delivery.deliver_event(event)
-    return _record(
-        link, event, _outcome(result.status), status=result.status, message=result.message
-    )
-
-
-def _outcome(status: int) -> str:
-    # Anything but 2xx is retried by TrueLayer: keep it to be sent again.
-    return SimulatedWebhook.DELIVERED if 200 <= status < 300 else SimulatedWebhook.RETRY
-
-
-def _record(
-    link: SimulatedLink,
-    event: dict[str, Any],
-    outcome: str,
-    *,
-    status: int | None = None,
-    message: str = "",
-) -> Sent:
-    webhook = SimulatedWebhook.objects.create(
-        link=link,
-        event_id=event["event_id"],
-        event_type=event["type"],
-        body=event,
-        outcome=outcome,
-        response_status=status,
-        response_message=message[:500],
-    )
-    return _sent(webhook)
-
-
-def _sent(webhook: SimulatedWebhook) -> Sent:
-    return Sent(
-        event_type=webhook.event_type,
-        event_id=webhook.event_id,
-        outcome=webhook.outcome,
-        status=webhook.response_status,
-        message=webhook.response_message,
-    )

@@ -13,15 +13,7 @@ from django.urls import reverse
 
 from payments.truelayer.client import TrueLayerError
 from payments.truelayer.provider import CreatedLink, PaymentLinkRequest, RefundRequest
-from simulator.lifecycle import (
-    SCHEMES,
-    cancel_attempt,
-    expire_if_due,
-    link_request,
-    link_status,
-    payment_source,
-    stamp,
-)
+from simulator.lifecycle import cancel_attempt
 from simulator.models import (
     EXECUTED,
     FAILED,
@@ -31,6 +23,14 @@ from simulator.models import (
     SimulatedLink,
     SimulatedPayment,
     SimulatedRefund,
+)
+from simulator.state import (
+    SCHEMES,
+    expire_if_due,
+    link_request,
+    link_status,
+    payment_source,
+    stamp,
 )
 
 MERCHANT_ACCOUNT_ID = "simulator-merchant-account"

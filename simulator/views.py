@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from payments.domain import from_minor_units
-from simulator import keys, lifecycle
+from simulator import keys, lifecycle, outbox, state
 from simulator.models import (
     EXECUTED,
     IN_PROGRESS,
@@ -64,7 +64,7 @@ def _get_link(link_id: str) -> SimulatedLink:
         link = SimulatedLink.objects.select_for_update().filter(link_id=link_id).first()
         if link is None:
             raise Http404("No such payment link in the simulator.")
-        lifecycle.expire_if_due(link)
+        state.expire_if_due(link)
     return link
 
 
@@ -112,13 +112,13 @@ def pay(request: HttpRequest, link_id: str) -> HttpResponse:
     """The hosted payment page: amount, reference, the link's attempts, what the payer (and
     the bank) can do next, and every webhook sent about this link."""
     link = _get_link(link_id)
-    body = lifecycle.link_request(link)
+    body = state.link_request(link)
     config = body["payment_configuration"]
     attempts = list(link.payments.all())
     paid = any(a.status in SUCCEEDED for a in attempts)
     context = {
         "link": link,
-        "link_status": lifecycle.link_status(link),
+        "link_status": state.link_status(link),
         "attempts": [_attempt_row(a) for a in attempts],
         "webhooks": list(link.webhooks.all()),
         "refunds": [
@@ -134,10 +134,10 @@ def pay(request: HttpRequest, link_id: str) -> HttpResponse:
         "providers": lifecycle.PROVIDERS.get(config["currency"], []),
         "failure_reasons": lifecycle.FAILURE_REASONS,
         "reversal_reasons": lifecycle.REVERSAL_REASONS,
-        "delivery_choices": lifecycle.DELIVERY_CHOICES,
-        "can_pay": link.status == LINK_ENABLED and lifecycle.open_attempt(link) is None,
+        "delivery_choices": outbox.DELIVERY_CHOICES,
+        "can_pay": link.status == LINK_ENABLED and state.open_attempt(link) is None,
         "can_expire": link.status == LINK_ENABLED and not paid,
-        "can_report_expiry": link.disabled_reason == lifecycle.DISABLED_EXPIRED
+        "can_report_expiry": link.disabled_reason == state.DISABLED_EXPIRED
         and not link.webhooks.filter(event_type="payment_link_disabled").exists(),
     }
     return render(request, "simulator/pay.html", context)
@@ -163,7 +163,7 @@ def act(request: HttpRequest, link_id: str, action: str) -> HttpResponse:
     return redirect("simulator:pay", link_id=link_id)
 
 
-def _report(request: HttpRequest, sent: lifecycle.Sent) -> None:
+def _report(request: HttpRequest, sent: outbox.Sent) -> None:
     what = f"Webhook {sent.event_type} ({sent.event_id[:8]})"
     if sent.outcome == SimulatedWebhook.LOST:
         messages.warning(

@@ -121,3 +121,20 @@ def simulator_page(
         [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_app}]
     )
     return page
+
+
+def create_payment(page: Page, live_app: str, amount: str, reference: str, **extra: str) -> str:
+    """Fill in and submit "New payment" (`extra`: more fields by label); the simulator link
+    it made. The page is left on the new payment's detail page."""
+    import re
+
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_app}/payments/new/")
+    page.get_by_label("Amount").fill(amount)
+    page.get_by_label("Reference").fill(reference)
+    for label, value in extra.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Create payment link").click()
+    expect(page).to_have_url(re.compile(r"/payments/[0-9A-Z]{26}/$"))
+    return page.locator("#payment-link").input_value()

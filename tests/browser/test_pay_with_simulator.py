@@ -3,10 +3,10 @@ sees it executed on the payments list: the whole loop a newcomer tries after `ma
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import create_payment
 
 pytestmark = pytest.mark.browser
 
@@ -16,13 +16,7 @@ def test_create_pay_on_the_simulator_and_see_it_executed(
 ) -> None:
     page = simulator_page
 
-    page.goto(f"{live_app}/payments/new/")
-    page.get_by_label("Amount").fill("42.10")
-    page.get_by_label("Reference").fill("BROWSER-1")
-    page.get_by_role("button", name="Create payment link").click()
-
-    expect(page).to_have_url(re.compile(r"/payments/[0-9A-Z]{26}/$"))
-    link = page.locator("#payment-link").input_value()
+    link = create_payment(page, live_app, "42.10", "BROWSER-1")
     assert link.startswith(f"{live_app}/simulator/pay/")
 
     page.goto(link)
@@ -42,13 +36,8 @@ def test_a_failed_attempt_then_a_paid_second_shows_both_attempts_and_executed(
     simulator_page: Page, live_app: str
 ) -> None:
     page = simulator_page
-    page.goto(f"{live_app}/payments/new/")
-    page.get_by_label("Amount").fill("18.00")
-    page.get_by_label("Reference").fill("TWO-TRIES")
-    page.get_by_role("button", name="Create payment link").click()
-    expect(page).to_have_url(re.compile(r"/payments/[0-9A-Z]{26}/$"))
+    link = create_payment(page, live_app, "18.00", "TWO-TRIES")
     detail_url = page.url
-    link = page.locator("#payment-link").input_value()
 
     page.goto(link)
     page.get_by_role("button", name="Pay now").click()

@@ -3,11 +3,12 @@ refunds, and the list shows "refunded" and the statistics the net volume."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import create_payment
 
 pytestmark = pytest.mark.browser
 
@@ -20,14 +21,8 @@ def test_pay_refund_part_then_the_rest_and_see_refunded_and_net_volume(
     simulator_page: Page, live_app: str
 ) -> None:
     page = simulator_page
-    page.goto(f"{live_app}/payments/new/")
-    page.get_by_label("Amount").fill("30.00")
-    page.get_by_label("Reference").fill("REFUND-ME")
-    page.get_by_label("Payer name").fill("Pat Payer")
-    page.get_by_role("button", name="Create payment link").click()
-    expect(page).to_have_url(re.compile(r"/payments/[0-9A-Z]{26}/$"))
+    link = create_payment(page, live_app, "30.00", "REFUND-ME", **{"Payer name": "Pat Payer"})
     detail_url = page.url
-    link = page.locator("#payment-link").input_value()
 
     page.goto(link)
     page.get_by_role("button", name="Pay now").click()

@@ -13,7 +13,6 @@ from payments import services
 from payments.domain import Payment, PaymentStatus, Totals
 from payments.dynamo import Dynamo
 from payments.lifecycle import AttemptStatus, RefundStatus
-from payments.truelayer.events import HANDLED_EVENT_TYPES
 from tests.services.helpers import PATH, apply, created, event, receive, stored
 from tests.truelayer.fakes import WebhookSigner, event_body
 from tests.webhooks.helpers import brute_force_totals, payment_with_link, stats_totals
@@ -27,23 +26,6 @@ def linked(repo: Dynamo, attempt_id: str = "tl-1") -> Payment:
     payment = payment_with_link(repo)
     assert apply(repo, created(payment.payment_link_id, attempt_id)).applied
     return stored(repo, payment)
-
-
-def test_every_event_type_design_lists_is_handled() -> None:
-    assert {
-        "payment_link_payment_created",
-        "payment_link_disabled",
-        "payment_authorized",
-        "payment_executed",
-        "payment_settled",
-        "payment_failed",
-        "payment_creditable",
-        "payment_settlement_stalled",
-        "payment_reversed",
-        "payment_cancellation_failed",
-        "refund_executed",
-        "refund_failed",
-    } == HANDLED_EVENT_TYPES
 
 
 # --- webhook_receive: what is refused before anything is read -----------------------------
