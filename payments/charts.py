@@ -111,12 +111,30 @@ def _day_label(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
-def daily_amounts_svg(days: Sequence[DailyTotals], currency: str) -> SafeString:
-    """A stacked bar chart of each day's amounts in `currency`, by status group."""
+PREVIOUS_COLOUR = "#1b1f27"
+# Over this many days the bars get too thin to read or point at: the chart is drawn wider and its
+# scroll area scrolls (opening at the last day).
+WIDE_AFTER_DAYS = 45
+
+
+def is_wide(days: Sequence[DailyTotals]) -> bool:
+    """Whether the chart of `days` is drawn wider than the page (and scrolls)."""
+    return len(days) > WIDE_AFTER_DAYS
+
+
+def daily_amounts_svg(
+    days: Sequence[DailyTotals],
+    currency: str,
+    previous: Sequence[DailyTotals] = (),
+) -> SafeString:
+    """A stacked bar chart of each day's amounts in `currency`, by status group, with the
+    previous period's daily totals (day 1 over day 1, …) as a dashed line when given."""
     rows = day_rows(days, currency)
+    before = [r.total for r in day_rows(previous, currency)][: len(rows)]
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     top_value = nice_ceiling(max((r.total for r in rows), default=Decimal(0)))
+    top_value = max(top_value, nice_ceiling(max(before, default=Decimal(0))))
     slot = plot_w / max(len(rows), 1)
     bar_w = max(slot * 0.72, 1.0)
     title_id = f"chart-{currency.lower()}-title"
@@ -125,7 +143,7 @@ def daily_amounts_svg(days: Sequence[DailyTotals], currency: str) -> SafeString:
         f'preserveAspectRatio="xMidYMid meet" role="img" aria-labelledby="{title_id}" '
         'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
         f'<title id="{title_id}">Daily amounts in {escape(currency)} by status, '
-        f"{len(rows)} days</title>",
+        f"{len(rows)} days{', previous period as a dashed line' if before else ''}</title>",
     ]
     # Horizontal grid lines with their amounts.
     for i in range(5):
@@ -169,5 +187,15 @@ def daily_amounts_svg(days: Sequence[DailyTotals], currency: str) -> SafeString:
         f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" '
         'stroke="#9aa3b2" stroke-width="1"/>'
     )
+    if before:
+        points = " ".join(
+            f"{LEFT + slot * index + slot / 2:.1f},"
+            f"{TOP + plot_h - float(total / top_value) * plot_h:.1f}"
+            for index, total in enumerate(before)
+        )
+        parts.append(
+            f'<polyline class="previous-period" points="{points}" fill="none" '
+            f'stroke="{PREVIOUS_COLOUR}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped

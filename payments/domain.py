@@ -300,9 +300,16 @@ class DateRange:
         return (self.last_day - self.first_day).days + 1
 
     def previous(self) -> DateRange:
-        """The period of the same number of days just before this one (same zone)."""
+        """The period to compare with (same zone): for "This month" (month to date) the same
+        days of the month before (1–26 March → 1–26 February; 1–31 → 1–28/29), otherwise the
+        same number of days just before this one ("Last 30 days" → the 30 before)."""
         assert self.first_day is not None and self.last_day is not None
         assert self.start is not None and self.start.tzinfo is not None
+        if self.preset == "month" and self.first_day.day == 1:
+            month_end = self.first_day - timedelta(days=1)
+            first = month_end.replace(day=1)
+            last = month_end.replace(day=min(self.last_day.day, month_end.day))
+            return DateRange.of_days("custom", first, last, self.start.tzinfo)
         last = self.first_day - timedelta(days=1)
         first = last - timedelta(days=self.days - 1)
         return DateRange.of_days("custom", first, last, self.start.tzinfo)

@@ -87,7 +87,14 @@ from payments.dynamo.refunds import (
     with_refund,
 )
 from payments.dynamo.search import SearchResult, payment_search
-from payments.dynamo.stats import refund_totals_for_range, stats_daily, stats_for_range
+from payments.dynamo.stats import (
+    StatsPeriod,
+    refund_totals_for_range,
+    run_concurrently,
+    stats_daily,
+    stats_for_range,
+    stats_period,
+)
 from payments.dynamo.tables import TableReport, tables_drop, tables_ensure, tables_ping
 
 __all__ = [
@@ -139,8 +146,11 @@ __all__ = [
     "payment_search",
     "payment_observe",
     "refund_totals_for_range",
+    "StatsPeriod",
+    "run_concurrently",
     "stats_daily",
     "stats_for_range",
+    "stats_period",
     "tables_drop",
     "tables_ensure",
     "tables_ping",

@@ -56,6 +56,7 @@ from botocore.exceptions import ConnectTimeoutError as BotoConnectTimeout
 from botocore.exceptions import ReadTimeoutError as BotoReadTimeout
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from payments.dynamo.shards import note_conflict
 from payments.errors import (
     Conflict,
     CredentialsRefused,
@@ -350,6 +351,9 @@ def transact(
             db.client.transact_write_items(**kwargs)
     except TransactionCanceled as cancelled:
         if "ConditionalCheckFailed" not in cancelled.reasons:
+            # A busy merchant's aggregate item was in another transaction: the retry (and
+            # later writes to that period) use another shard of it (`shards.py`).
+            note_conflict(actions, cancelled.reasons)
             raise RetryConflict() from cancelled
         raise
 

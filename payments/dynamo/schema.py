@@ -13,10 +13,11 @@ Payments table (one item per payment, partition = the merchant's Auth0 `sub`):
   OpenIndex            openShard + checkAt               (sparse, keys only: open payments with
                                                           a link, for reconciliation)
 
-Meta table (pk + sk): hourly and daily statistics per merchant, kept in step with every payment
-write in the same transaction; processed webhook event ids; form-submission tokens; who owns a
-TrueLayer link or attempt (`owners`); webhook events parked until their payment is known
-(`parked`); reconciliation leases.
+Meta table (pk + sk): daily and monthly statistics per merchant (local days of the merchant's
+zone, sharded when busy), kept in step with every payment write in the same transaction;
+processed webhook event ids; form-submission tokens; who owns a TrueLayer link or attempt
+(`owners`); webhook events parked until their payment is known (`parked`); reconciliation
+leases.
 """
 
 from __future__ import annotations
@@ -33,12 +34,19 @@ TRUELAYER_PAYMENT_INDEX = "TruelayerPaymentIndex"
 OPEN_INDEX = "OpenIndex"
 
 # Meta-table items (pk, sk): see the README's "PaymentsMeta" table.
-HOURLY = "H"
-DAILY = "D"
+# Statistics: one item per local day (`DAY`) and per local month (`MONTH`) in the merchant's zone,
+# sort key `<period>#<shard>` (`shards.py`).
+DAY = "DAY"
+MONTH = "MONTH"
+# Before version 2 of the statistics: UTC hours and UTC days, one item each, sort key the period.
+# Nothing reads or writes them any more; `rebuild_statistics` deletes them.
+LEGACY_HOURLY = "H"
+LEGACY_DAILY = "D"
+STATS_GRAINS = (DAY, MONTH, LEGACY_HOURLY, LEGACY_DAILY)
 
 
 def stats_pk(grain: str, user_id: str) -> str:
-    """Partition of a merchant's hourly (`HOURLY`) or daily (`DAILY`) totals items."""
+    """Partition of a merchant's statistics items of one grain (`DAY`, `MONTH`, …)."""
     return f"STATS#{grain}#{user_id}"
 
 

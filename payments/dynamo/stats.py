@@ -1,18 +1,31 @@
-"""The statistics aggregates: hourly and daily totals items in the meta table.
+"""The statistics aggregates: daily and monthly totals items in the meta table, kept in the
+merchant's time zone (`settings.MERCHANT_TIME_ZONE`).
 
-Written here (`stats_move_actions`, added to the transaction of every payment creation and
-status change, so the totals never drift from the payments) and read here (`stats_for_range`,
-`stats_daily`): a range costs its number of days plus the hours at its ragged edges, never the
-number of payments. A totals item holds `c#<status>#<currency>` (count) and
-`a#<status>#<currency>` (amount) for the payments created in that hour or day, by current status.
+Written here (`stats_update_actions`, added to the transaction of every payment creation,
+status change and refund, so the totals never drift from the payments) and read here:
+
+- `stats_period` (the statistics page): one Query of the day items of a range gives its totals
+  and its chart — one item per local day (more only on days a busy merchant's writes collided,
+  see `shards.py`), whatever the history;
+- `stats_for_range` (totals, e.g. the list's counts): month items for the whole months inside the
+  range and day items at its edges, read concurrently; with no `start` and no `end`, every month
+  item of the merchant ("all time": one item per month of history).
+
+A totals item holds `c#<status>#<currency>` (count) and `a#<status>#<currency>` (amount) for the
+payments created in that local day or month, by current status, and `rc#<cur>`/`ra#<cur>` for
+their executed refunds. Ranges resolve to whole local days. When the zone setting changes, the
+items must be rebuilt: `python manage.py rebuild_statistics` (`stats_rebuild.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta, tzinfo
+import calendar
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from payments.domain import (
     DailyTotals,
@@ -25,12 +38,17 @@ from payments.domain import (
 from payments.dynamo.client import Dynamo, Metrics, query
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, serialize
-from payments.dynamo.schema import DAILY, HOURLY, stats_pk
-
-# Up to this long, daily series are built from hourly items (exact local days in any zone).
-_HOURLY_SERIES_LIMIT = timedelta(days=93)
+from payments.dynamo.schema import DAY, MONTH, stats_pk
+from payments.dynamo.shards import period_of, shard_for, shard_sk
+from payments.formatting import merchant_zone
 
 StatusCurrency = tuple[PaymentStatus, str]
+Counters = dict[str, Decimal]
+T = TypeVar("T")
+
+# Open ends of an "all time" range, as `PaymentStats.start`/`end`.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 def stats_move_actions(
@@ -44,7 +62,7 @@ def stats_move_actions(
     remove: PaymentStatus | None = None,
 ) -> list[dict[str, Any]]:
     """Transaction actions that count a payment (created at `created_at`) under status `add`
-    in its hour and day items, and uncount it from `remove` (its previous status)."""
+    in its day and month items, and uncount it from `remove` (its previous status)."""
     return stats_update_actions(
         db, user_id, created_at, status_moves(currency, amount, add=add, remove=remove)
     )
@@ -62,22 +80,35 @@ def status_moves(
 
 def refund_moves(currency: str, count_delta: int, amount_delta: Decimal) -> dict[str, Any]:
     """The counter changes of executed refunds: `rc#<cur>` (how many) and `ra#<cur>` (how
-    much), bucketed like everything else by the payment's creation time."""
+    much), bucketed like everything else by the payment's creation day."""
     return {f"rc#{currency}": count_delta, f"ra#{currency}": amount_delta}
+
+
+def local_day(created_at: str | datetime, tz: tzinfo | None = None) -> date:
+    """The day, in the merchant's zone (or `tz`), of a `createdAt` timestamp."""
+    moment = datetime.fromisoformat(created_at) if isinstance(created_at, str) else created_at
+    return moment.astimezone(tz or merchant_zone()).date()
+
+
+def stats_periods(day: date) -> tuple[tuple[str, str], tuple[str, str]]:
+    """((DAY, "2026-02-26"), (MONTH, "2026-02")): the aggregate periods a day counts in."""
+    return (DAY, day.isoformat()), (MONTH, day.isoformat()[:7])
 
 
 def stats_update_actions(
     db: Dynamo, user_id: str, created_at: str, moves: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """Transaction actions adding `moves` to the hour and day items of `created_at`."""
+    """Transaction actions adding `moves` to the day and month items (in the merchant's zone)
+    of a payment created at `created_at`: shard 0 unless that period is hot (`shards.py`)."""
     actions: list[dict[str, Any]] = []
-    for grain, key in ((HOURLY, created_at[:13]), (DAILY, created_at[:10])):
+    for grain, period in stats_periods(local_day(created_at)):
+        pk = stats_pk(grain, user_id)
         expr = Expr()
         actions.append(
             {
                 "Update": {
                     "TableName": db.meta_table,
-                    "Key": serialize({"pk": stats_pk(grain, user_id), "sk": key}),
+                    "Key": serialize({"pk": pk, "sk": shard_sk(period, shard_for(pk, period))}),
                     "UpdateExpression": expr.additions(moves),
                     **expr.kwargs(),
                 }
@@ -86,37 +117,106 @@ def stats_update_actions(
     return actions
 
 
-def stats_for_range(
+# --- reads ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsPeriod:
+    """A range's totals and its per-day totals, from one read of its day items."""
+
+    stats: PaymentStats
+    days: list[DailyTotals]
+
+
+def stats_period(
     db: Dynamo,
     *,
     user_id: str,
     start: datetime,
     end: datetime,
     metrics: Metrics | None = None,
-) -> PaymentStats:
-    """Totals of the payments created in [start, end) (resolved to the hour), by current
-    status and currency. Reads one aggregate item per whole UTC day in the range and one per
-    hour at its ragged edges: the cost follows the length of the range, not the history."""
+) -> StatsPeriod:
+    """Totals of the payments created in [start, end) (whole local days of the merchant's
+    zone) and the same per day, every day of the range included: one Query of the range's day
+    items, so the chart and the totals cost one item per day (per shard on busy days)."""
     require_user(user_id)
-    start_h, end_h = _hour_range(start, end)
+    tz = merchant_zone()
+    first, last = _day_bounds(start, end, tz)
+    assert first is not None and last is not None
     used = Metrics()
-    buckets = _range_buckets(db, used, user_id, start_h, end_h)
-    totals: dict[StatusCurrency, Totals] = {}
-    refunds: dict[str, Totals] = {}
-    for bucket in buckets:
-        _merge_into(totals, _bucket_totals(bucket))
-        for currency, refunded in _bucket_refunds(bucket).items():
-            refunds[currency] = refunds.get(currency, Totals()) + refunded
+    per_day = _read(db, used, DAY, user_id, first.isoformat(), last.isoformat())
+    days = []
+    day = first
+    while day <= last:
+        days.append(DailyTotals(day, _totals(per_day.get(day.isoformat(), {}))))
+        day += timedelta(days=1)
     if metrics is not None:
         metrics.add(used.requests, used.items_read)
-    return PaymentStats(
-        start=start_h,
-        end=end_h,
-        totals=totals,
-        requests=used.requests,
-        items_read=used.items_read,
-        refunds={c: t for c, t in refunds.items() if t.count},
+    stats = _stats(list(per_day.values()), first, last, tz, used)
+    return StatsPeriod(stats, days)
+
+
+def stats_for_range(
+    db: Dynamo,
+    *,
+    user_id: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    metrics: Metrics | None = None,
+) -> PaymentStats:
+    """Totals of the payments created in [start, end), by current status and currency.
+
+    The range resolves to whole local days in the merchant's zone (`start`'s day through the
+    day before `end`); `start=None` means since the first payment, `end=None` up to now, both
+    None "all time". Whole months inside the range are read from month items, the days at its
+    edges from day items, concurrently: at most ~60 day items plus one item per month (more
+    only where a busy merchant's writes were spread over shards), never the payments."""
+    require_user(user_id)
+    tz = merchant_zone()
+    first, last = _day_bounds(start, end, tz)
+    reads: list[tuple[str, str | None, str | None]] = []
+    if (
+        first is not None
+        and last is not None
+        and (first.year, first.month)
+        == (
+            last.year,
+            last.month,
+        )
+    ):
+        reads.append((DAY, first.isoformat(), last.isoformat()))
+    else:
+        month_first: date | None = None
+        month_last: date | None = None
+        if first is not None:
+            month_first = first if first.day == 1 else _next_month(first)
+            if first.day != 1:
+                reads.append((DAY, first.isoformat(), (month_first - _DAY).isoformat()))
+        if last is not None:
+            month_last = last.replace(day=1) if _is_month_end(last) else _previous_month(last)
+            if not _is_month_end(last):
+                reads.append((DAY, last.replace(day=1).isoformat(), last.isoformat()))
+        if month_first is None or month_last is None or month_first <= month_last:
+            reads.append(
+                (
+                    MONTH,
+                    month_first.isoformat()[:7] if month_first else None,
+                    month_last.isoformat()[:7] if month_last else None,
+                )
+            )
+    parts = [Metrics() for _ in reads]
+    answers = run_concurrently(
+        [
+            _reader(db, used, grain, user_id, low, high)
+            for used, (grain, low, high) in zip(parts, reads, strict=True)
+        ]
     )
+    used = Metrics()
+    for part in parts:
+        used.add(part.requests, part.items_read)
+    if metrics is not None:
+        metrics.add(used.requests, used.items_read)
+    return _stats([c for answer in answers for c in answer.values()], first, last, tz, used)
 
 
 def refund_totals_for_range(
@@ -133,136 +233,151 @@ def refund_totals_for_range(
     return {c: (t.count, t.amount) for c, t in stats.refunds.items()}
 
 
-def _bucket_refunds(bucket: Mapping[str, Any]) -> dict[str, Totals]:
-    return {
-        name[3:]: Totals(int(value), Decimal(bucket.get(f"ra#{name[3:]}", 0)))
-        for name, value in bucket.items()
-        if name.startswith("rc#")
-    }
-
-
-def _range_buckets(
-    db: Dynamo, metrics: Metrics | None, user_id: str, start_h: datetime, end_h: datetime
-) -> list[dict[str, Any]]:
-    """Daily items for the whole UTC days of the range, hourly items for its ragged edges."""
-    first_day = _ceil_day(start_h)
-    last_day = _floor_day(end_h)
-    buckets: list[dict[str, Any]] = []
-    if first_day < last_day:
-        buckets += _buckets(db, metrics, DAILY, user_id, first_day, last_day - timedelta(days=1))
-        if start_h < first_day:
-            buckets += _buckets(db, metrics, HOURLY, user_id, start_h, first_day - _HOUR)
-        if last_day < end_h:
-            buckets += _buckets(db, metrics, HOURLY, user_id, last_day, end_h - _HOUR)
-    else:
-        buckets += _buckets(db, metrics, HOURLY, user_id, start_h, end_h - _HOUR)
-    return buckets
-
-
 def stats_daily(
     db: Dynamo,
     *,
     user_id: str,
     start: datetime,
     end: datetime,
-    tz: tzinfo,
+    tz: tzinfo | None = None,
     metrics: Metrics | None = None,
 ) -> list[DailyTotals]:
-    """Per local day in `tz` (for charts): from hourly aggregates when the range is up to 93
-    days, else from UTC-day aggregates. Days with nothing are included with empty totals."""
-    require_user(user_id)
-    start_h, end_h = _hour_range(start, end)
-    days: dict[date, dict[StatusCurrency, Totals]] = {}
-    day = start_h.astimezone(tz).date()
-    last = (end_h - _HOUR).astimezone(tz).date()
-    while day <= last:
-        days[day] = {}
-        day += timedelta(days=1)
-    if end_h - start_h <= _HOURLY_SERIES_LIMIT:
-        for bucket in _buckets(db, metrics, HOURLY, user_id, start_h, end_h - _HOUR):
-            moment = datetime.strptime(bucket["sk"], "%Y-%m-%dT%H").replace(tzinfo=UTC)
-            _merge_into(days.setdefault(moment.astimezone(tz).date(), {}), _bucket_totals(bucket))
-    else:
-        first, last_moment = _floor_day(start_h), _floor_day(end_h - _HOUR)
-        for bucket in _buckets(db, metrics, DAILY, user_id, first, last_moment):
-            day_totals = days.setdefault(date.fromisoformat(bucket["sk"]), {})
-            _merge_into(day_totals, _bucket_totals(bucket))
-    return [DailyTotals(d, totals) for d, totals in sorted(days.items())]
+    """Per local day of the merchant's zone (for charts), every day of [start, end) included:
+    one Query of the day items. (`tz` is accepted for callers that pass the merchant's zone;
+    the days are always those of the zone the aggregates are kept in.)"""
+    return stats_period(db, user_id=user_id, start=start, end=end, metrics=metrics).days
 
 
-_HOUR = timedelta(hours=1)
-_KEY_FORMATS = {HOURLY: "%Y-%m-%dT%H", DAILY: "%Y-%m-%d"}
+def run_concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent reads at once (boto3 clients are thread-safe): the time of the slowest,
+    not the sum. Results in the order of `calls`; the first failure is raised."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=min(len(calls), 4)) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
 
 
-def _buckets(
+# --- helpers --------------------------------------------------------------------------------
+
+_DAY = timedelta(days=1)
+
+
+def _reader(
+    db: Dynamo, used: Metrics, grain: str, user_id: str, low: str | None, high: str | None
+) -> Callable[[], dict[str, Counters]]:
+    return lambda: _read(db, used, grain, user_id, low, high)
+
+
+def _read(
     db: Dynamo,
     metrics: Metrics | None,
     grain: str,
     user_id: str,
-    first: datetime,
-    last: datetime,
-) -> list[dict[str, Any]]:
-    """Every totals item of `grain` from `first` to `last` inclusive (UTC), all pages."""
-    key_format = _KEY_FORMATS[grain]
+    low: str | None,
+    high: str | None,
+) -> dict[str, Counters]:
+    """Every item of `grain` whose period is in [low, high] (None: open), all pages, with the
+    shards of each period summed: {period: counters}."""
     expr = Expr()
-    condition = (
-        f"{expr.name('pk')} = {expr.value(stats_pk(grain, user_id))} AND {expr.name('sk')} "
-        f"BETWEEN {expr.value(first.astimezone(UTC).strftime(key_format))} "
-        f"AND {expr.value(last.astimezone(UTC).strftime(key_format))}"
-    )
+    condition = f"{expr.name('pk')} = {expr.value(stats_pk(grain, user_id))}"
+    # Shards sort after their period ("2026-02-26#03"): "~" sorts after every shard number.
+    if low is not None and high is not None:
+        condition += (
+            f" AND {expr.name('sk')} BETWEEN {expr.value(low)} AND {expr.value(high + '#~')}"
+        )
+    elif low is not None:
+        condition += f" AND {expr.name('sk')} >= {expr.value(low)}"
+    elif high is not None:
+        condition += f" AND {expr.name('sk')} <= {expr.value(high + '#~')}"
     kwargs: dict[str, Any] = {
         "TableName": db.meta_table,
         "KeyConditionExpression": condition,
         **expr.kwargs(),
     }
-    items: list[dict[str, Any]] = []
+    out: dict[str, Counters] = {}
     while True:
         answer = query(db, metrics, **kwargs)
-        items.extend(deserialize(raw) for raw in answer.get("Items", []))
+        for raw in answer.get("Items", []):
+            item = deserialize(raw)
+            counters = out.setdefault(period_of(str(item["sk"])), {})
+            add_counters(counters, item)
         if "LastEvaluatedKey" not in answer:
-            return items
+            return out
         kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
-def _bucket_totals(bucket: Mapping[str, Any]) -> dict[StatusCurrency, Totals]:
+def add_counters(target: Counters, item: Mapping[str, Any]) -> None:
+    """Add an aggregate item's counters (every `c#`, `a#`, `rc#`, `ra#` number) into `target`.
+    Shards are summed before anything is dropped: one shard may hold a payment's +1 and
+    another its -1 after a status change."""
+    for name, value in item.items():
+        if name.startswith(("c#", "a#", "rc#", "ra#")):
+            target[name] = target.get(name, Decimal(0)) + Decimal(value)
+
+
+def _stats(
+    buckets: Sequence[Counters],
+    first: date | None,
+    last: date | None,
+    tz: tzinfo,
+    used: Metrics,
+) -> PaymentStats:
+    summed: Counters = {}
+    for bucket in buckets:
+        add_counters(summed, bucket)
+    start = datetime.combine(first, time.min, tzinfo=tz) if first else EARLIEST
+    end = datetime.combine(last + _DAY, time.min, tzinfo=tz) if last else LATEST
+    refunds = {
+        name[3:]: Totals(int(value), summed.get(f"ra#{name[3:]}", Decimal(0)))
+        for name, value in summed.items()
+        if name.startswith("rc#") and value
+    }
+    return PaymentStats(
+        start=start,
+        end=end,
+        totals=_totals(summed),
+        requests=used.requests,
+        items_read=used.items_read,
+        refunds=refunds,
+    )
+
+
+def _totals(counters: Mapping[str, Decimal]) -> dict[StatusCurrency, Totals]:
     out: dict[StatusCurrency, Totals] = {}
-    for name, value in bucket.items():
-        if not name.startswith("c#"):
+    for name, value in counters.items():
+        if not name.startswith("c#") or not value:
             continue
         _, status, currency = name.split("#", 2)
         try:
             key = (PaymentStatus(status), currency)
         except ValueError:
             continue
-        out[key] = Totals(int(value), Decimal(bucket.get(f"a#{status}#{currency}", 0)))
+        out[key] = Totals(int(value), counters.get(f"a#{status}#{currency}", Decimal(0)))
     return out
 
 
-def _merge_into(
-    target: dict[StatusCurrency, Totals], more: Mapping[StatusCurrency, Totals]
-) -> None:
-    for key, value in more.items():
-        if value.count:
-            target[key] = target.get(key, Totals()) + value
-
-
-def _hour_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    start_h, end_h = _floor_hour(start), _floor_hour(end)
-    if start_h >= end_h:
+def _day_bounds(
+    start: datetime | None, end: datetime | None, tz: tzinfo
+) -> tuple[date | None, date | None]:
+    """The first and last local day of [start, end) (None where open)."""
+    for name, moment in (("start", start), ("end", end)):
+        if moment is not None and moment.tzinfo is None:
+            raise PaymentValidationError(name, "Date ranges need a time zone.")
+    if start is not None and end is not None and start >= end:
         raise PaymentValidationError("end", "The end of the date range must be after its start.")
-    return start_h, end_h
+    first = start.astimezone(tz).date() if start is not None else None
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date() if end is not None else None
+    return first, last
 
 
-def _floor_hour(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise PaymentValidationError("start", "Date ranges need a time zone.")
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+def _is_month_end(day: date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
 
 
-def _floor_day(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def _ceil_day(moment: datetime) -> datetime:
-    floor = _floor_day(moment)
-    return floor if floor == moment else floor + timedelta(days=1)
+def _previous_month(day: date) -> date:
+    return (day.replace(day=1) - _DAY).replace(day=1)

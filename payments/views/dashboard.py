@@ -253,10 +253,11 @@ def payment_stats(request: AuthenticatedHttpRequest) -> HttpResponse:
             "charts": [
                 {
                     "currency": c,
-                    "svg": charts.daily_amounts_svg(days, c),
+                    "svg": charts.daily_amounts_svg(days, c, summary.previous_days),
                     "rows": charts.day_rows(days, c),
+                    "wide": charts.is_wide(days),
                 }
-                for c in (charts.currencies_in(days) or ["GBP"])
+                for c in (charts.currencies_in([*days, *summary.previous_days]) or ["GBP"])
             ],
             "series": charts.SERIES,
         }

@@ -59,6 +59,19 @@
     if (button) { window.setTimeout(function () { button.disabled = true; }, 0); }
   });
 
+  // A chart wider than its scroll area opens at its last day (today), on load and after a swap.
+  function scrollChartsToEnd() {
+    document.querySelectorAll("[data-scroll-end]").forEach(function (area) {
+      area.scrollLeft = area.scrollWidth;
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", scrollChartsToEnd);
+  } else {
+    scrollChartsToEnd();
+  }
+  document.addEventListener("htmx:afterSettle", scrollChartsToEnd);
+
   // Read-only link fields select their whole text on focus, ready to copy by hand.
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("input[readonly]")) { event.target.select(); }
