@@ -68,7 +68,7 @@ def test_the_error_page_names_what_happened(
     def fail(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(dynamo, "stats_for_range", fail)
+    monkeypatch.setattr(dynamo, "stats_period", fail)
     response = alice.get("/stats/")
     assert response.status_code == status
     body = response.content.decode()

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import threading
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 
-from payments import dynamo
-from payments.domain import PaymentStatus
+from payments import dynamo, selectors
+from payments.domain import DateRange, PaymentStatus
 from payments.dynamo import Dynamo
 from tests.factories import ALICE, BOB, make_payments
 from tests.views.conftest import HTMX, database_down
 
 S = PaymentStatus
 RANGE = "/stats/?range=custom&start=2026-01-01&end=2026-01-07"
+LONDON = ZoneInfo("Europe/London")
 
 
 @pytest.fixture
@@ -90,5 +94,73 @@ def test_bad_period_gives_the_page_with_a_clear_message(
 def test_failing_database_shows_the_dependency_page_with_503(
     alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dynamo, "stats_for_range", database_down)
+    monkeypatch.setattr(dynamo, "stats_period", database_down)
     assert alice.get("/stats/").status_code == 503
+
+
+def test_this_month_compares_with_the_same_days_of_the_month_before(
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("payments.forms.today", lambda: date(2026, 3, 26))
+    page = alice.get("/stats/?range=month").content.decode()
+    assert "1 Mar 2026 – 26 Mar 2026 (26 days), compared with 1 Feb 2026 – 26 Feb 2026" in page
+
+
+def test_this_month_on_the_31st_compares_with_the_whole_shorter_month(
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("payments.forms.today", lambda: date(2026, 3, 31))
+    page = alice.get("/stats/?range=month").content.decode()
+    assert "compared with 1 Feb 2026 – 28 Feb 2026" in page
+
+
+def test_last_30_days_compares_with_the_30_before(
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("payments.forms.today", lambda: date(2026, 3, 26))
+    page = alice.get("/stats/?range=30d").content.decode()
+    assert "25 Feb 2026 – 26 Mar 2026 (30 days), compared with 26 Jan 2026 – 24 Feb 2026" in page
+
+
+def test_chart_draws_the_previous_period_as_a_line_in_a_keyboard_scroll_area(
+    alice: Client, week: None
+) -> None:
+    page = alice.get(RANGE).content.decode()
+    svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    # The week before had one failed payment (£10.00) on 28 Dec: day 4 of the previous period.
+    assert 'class="previous-period"' in svg and "previous period as a dashed line" in svg
+    area = page.split('class="chart-scroll"', 1)[1].split(">", 1)[0]
+    assert 'tabindex="0"' in area and 'role="region"' in area
+    assert 'aria-label="Chart of daily amounts in GBP' in area
+    assert "Previous period (25 Dec 2025 – 31 Dec 2025)" in page
+
+
+def test_the_two_periods_are_read_at_the_same_time(
+    alice: Client, repo: Dynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read waits for the other to have started: read one after the other, they never
+    meet and the barrier breaks."""
+    both_started = threading.Barrier(2, timeout=5)
+    real = dynamo.stats_period
+
+    def meet_then_read(*args: Any, **kwargs: Any) -> Any:
+        both_started.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dynamo, "stats_period", meet_then_read)
+    assert alice.get(RANGE).status_code == 200
+
+
+def test_the_statistics_page_reads_at_most_two_items_per_day(repo: Dynamo) -> None:
+    # Two payments on most days of both periods: more payments than days.
+    make_payments(
+        repo, ALICE, 28, step=timedelta(hours=12), start=datetime(2025, 12, 25, 9, tzinfo=UTC)
+    )
+    summary = selectors.payment_stats_summary(
+        user_id=ALICE,
+        date_range=DateRange.of_days("custom", date(2026, 1, 1), date(2026, 1, 7), LONDON),
+        tz=LONDON,
+        db=repo,
+    )
+    assert summary.now.count == 14 and summary.then.count == 14
+    assert summary.items_read <= 2 * 7
