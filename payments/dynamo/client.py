@@ -130,12 +130,15 @@ def make_client(
     region: str,
     timeout: float = 5,
     max_attempts: int = BOTO_MAX_ATTEMPTS,
+    max_pool_connections: int = 10,
 ) -> DynamoDBClient:
-    """A DynamoDB client with short timeouts and botocore's standard retries (throttling, 5xx)."""
+    """A DynamoDB client with short timeouts and botocore's standard retries (throttling, 5xx).
+    `max_pool_connections` (botocore's default 10) bounds the threads that use it at once."""
     config = Config(
         connect_timeout=timeout,
         read_timeout=timeout,
         retries={"max_attempts": max_attempts, "mode": "standard"},
+        max_pool_connections=max_pool_connections,
     )
     session = boto3.session.Session()
     kwargs: dict[str, Any] = {"region_name": region, "config": config}
