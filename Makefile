@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-reconcile seed
+.PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-hot-merchant bench-reconcile seed
 
 ## setup: create .venv and install requirements-dev.txt (again only when a requirements file changes)
 setup: $(STAMP)
@@ -65,6 +65,10 @@ postgres-deps:
 ## bench: data-layer (payments/dynamo) timings against DynamoDB Local
 bench: setup
 	PYTHONPATH=. $(PY) scripts/bench_repository.py
+
+## bench-hot-merchant: one merchant's write throughput when transactions conflict as on AWS
+bench-hot-merchant: setup
+	PYTHONPATH=. $(PY) scripts/bench_hot_merchant.py
 
 ## bench-reconcile: DynamoDB work of reconcile_payments over 100,000 payments, 1,000 of them open
 bench-reconcile: setup

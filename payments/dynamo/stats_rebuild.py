@@ -88,11 +88,11 @@ def stats_rebuild(
     report = RebuildReport()
     for user_id in sorted(set(user_ids)):
         require_user(user_id)
-        payments = list(payment_iter(db, user_id=user_id, metrics=metrics))
+        # Streamed: a merchant's history is never all in memory.
+        payments = _counting(payment_iter(db, user_id=user_id, metrics=metrics), report)
         new_items = stats_items(user_id, payments)
         old_items = list(_stats_items_of(db, user_id, metrics))
         report.merchants += 1
-        report.payments += len(payments)
         differing = _differences(new_items, old_items)
         if differing:
             report.differing[user_id] = differing
@@ -113,6 +113,12 @@ def stats_rebuild(
                     TableName=db.meta_table, Key=serialize({"pk": item["pk"], "sk": item["sk"]})
                 )
     return report
+
+
+def _counting(payments: Iterable[Payment], report: RebuildReport) -> Iterator[Payment]:
+    for payment in payments:
+        report.payments += 1
+        yield payment
 
 
 def _stats_items_of(db: Dynamo, user_id: str, metrics: Metrics | None) -> Iterator[dict[str, Any]]:
