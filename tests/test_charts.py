@@ -50,3 +50,13 @@ def test_axis_top_is_a_round_number_above_the_largest_day() -> None:
 def test_empty_range_still_draws_axes() -> None:
     svg = str(charts.daily_amounts_svg([DailyTotals(date(2026, 1, 1), {})], "GBP"))
     assert "<line" in svg and 'class="series-' not in svg
+
+
+def test_the_previous_period_is_a_dashed_line_with_one_point_per_day() -> None:
+    svg = str(charts.daily_amounts_svg(days(), "GBP", previous=days()))
+    line = svg.split('class="previous-period"', 1)[1].split("/>", 1)[0]
+    points = line.split('points="', 1)[1].split('"', 1)[0].split()
+    assert len(points) == len(days())
+    assert "stroke-dasharray" in line
+    assert "previous period as a dashed line" in svg
+    assert 'class="previous-period"' not in str(charts.daily_amounts_svg(days(), "GBP"))
