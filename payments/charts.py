@@ -143,7 +143,7 @@ def daily_amounts_svg(
         f'preserveAspectRatio="xMidYMid meet" role="img" aria-labelledby="{title_id}" '
         'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
         f'<title id="{title_id}">Daily amounts in {escape(currency)} by status, '
-        f"{len(rows)} days{', previous period as a dashed line' if before else ''}</title>",
+        f"{len(rows)} days{', dashed line: the days compared with' if before else ''}</title>",
     ]
     # Horizontal grid lines with their amounts.
     for i in range(5):

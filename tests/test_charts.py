@@ -58,5 +58,5 @@ def test_the_previous_period_is_a_dashed_line_with_one_point_per_day() -> None:
     points = line.split('points="', 1)[1].split('"', 1)[0].split()
     assert len(points) == len(days())
     assert "stroke-dasharray" in line
-    assert "previous period as a dashed line" in svg
+    assert "dashed line: the days compared with" in svg
     assert 'class="previous-period"' not in str(charts.daily_amounts_svg(days(), "GBP"))

@@ -181,3 +181,27 @@ def test_filter_error_is_swapped_into_place_with_debug_on(
     expect(page.locator("#results [role=alert]")).to_contain_text("before the start date")
     expect(page.get_by_role("heading", name="Payments", level=1)).to_be_visible()
     expect(page.locator("#filters")).to_be_visible()
+
+
+def test_statistics_on_a_phone_scroll_the_chart_not_the_page_and_open_at_today(
+    page: Page, live_app: str, merchant: str, repo: Dynamo
+) -> None:
+    today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    make_payments(repo, merchant, 3, start=today - timedelta(days=2), step=timedelta(days=1))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_app}/stats/?range=30d")
+    area = page.locator(".chart-scroll").first
+    expect(area).to_be_visible()
+    expect(page.locator("polyline.previous-period").first).to_be_attached()
+    # Nothing scrolls sideways but the chart's own area, which opens at its last day (today).
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    sizes = area.evaluate("a => [a.scrollWidth, a.clientWidth, a.scrollLeft]")
+    assert sizes[0] > sizes[1] and sizes[2] >= sizes[0] - sizes[1] - 1
+    # Keyboard users reach it and scroll it with the arrow keys.
+    area.focus()
+    expect(area).to_be_focused()
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        f"() => document.querySelector('.chart-scroll').scrollLeft < {sizes[2]}", timeout=5000
+    )

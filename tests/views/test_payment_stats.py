@@ -128,7 +128,7 @@ def test_chart_draws_the_previous_period_as_a_line_in_a_keyboard_scroll_area(
     page = alice.get(RANGE).content.decode()
     svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]
     # The week before had one failed payment (£10.00) on 28 Dec: day 4 of the previous period.
-    assert 'class="previous-period"' in svg and "previous period as a dashed line" in svg
+    assert 'class="previous-period"' in svg and "dashed line: the days compared with" in svg
     area = page.split('class="chart-scroll"', 1)[1].split(">", 1)[0]
     assert 'tabindex="0"' in area and 'role="region"' in area
     assert 'aria-label="Chart of daily amounts in GBP' in area
