@@ -46,9 +46,10 @@ StatusCurrency = tuple[PaymentStatus, str]
 Counters = dict[str, Decimal]
 T = TypeVar("T")
 
-# Open ends of an "all time" range, as `PaymentStats.start`/`end`.
-EARLIEST = datetime.min.replace(tzinfo=UTC)
-LATEST = datetime.max.replace(tzinfo=UTC)
+# Open ends of an "all time" range, as `PaymentStats.start`/`end` (not datetime.min/max, which
+# overflow when shown in a zone).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def stats_move_actions(

@@ -262,3 +262,11 @@ def test_bad_ranges_are_refused_with_a_clear_message(repository: Dynamo) -> None
         )
     with pytest.raises(PaymentValidationError, match="time zone"):
         dynamo.stats_for_range(repository, user_id=ALICE, start=datetime(2026, 2, 3), end=None)
+
+
+def test_all_time_has_printable_bounds(repository: Dynamo, london: None) -> None:
+    stats = dynamo.stats_for_range(repository, user_id=ALICE)
+    assert stats.count == 0 and stats.requests == 1
+    for moment in (stats.start, stats.end):
+        moment.astimezone(ZoneInfo("Pacific/Kiritimati")).astimezone(LONDON)  # no overflow
+    assert stats.start.year == 1970 and stats.end.year > 2100
