@@ -56,7 +56,7 @@ from botocore.exceptions import ConnectTimeoutError as BotoConnectTimeout
 from botocore.exceptions import ReadTimeoutError as BotoReadTimeout
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from payments.dynamo.shards import note_conflict
+from payments.dynamo.shards import note_conflict, spread_keys
 from payments.errors import (
     Conflict,
     CredentialsRefused,
@@ -348,7 +348,8 @@ def transact(
     count(metrics, requests=1)
     kwargs: dict[str, Any] = {"TransactItems": actions}
     if token is not None:
-        kwargs["ClientRequestToken"] = token
+        spread = spread_keys(actions)
+        kwargs["ClientRequestToken"] = request_token(token, *spread) if spread else token
     try:
         with translate_errors(write=True):
             db.client.transact_write_items(**kwargs)

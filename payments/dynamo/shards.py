@@ -76,6 +76,20 @@ def note_conflict(actions: Sequence[dict[str, Any]], reasons: Sequence[str]) -> 
     return moved
 
 
+def spread_keys(actions: Sequence[dict[str, Any]]) -> list[str]:
+    """The sort keys of the aggregate updates in `actions` that are not on shard 0: part of
+    the transaction's ClientRequestToken, so a retry moved to other shards is a new request
+    (AWS refuses a token reused with different parameters) while a repeat is the same one."""
+    keys = []
+    for action in actions:
+        key = action.get("Update", {}).get("Key", {})
+        pk = key.get("pk", {}).get("S", "")
+        sk = key.get("sk", {}).get("S", "")
+        if pk.startswith(STATS_PREFIX) and "#" in sk and not sk.endswith("#00"):
+            keys.append(f"{pk}/{sk}")
+    return keys
+
+
 def forget_hot() -> None:
     """Forget every hot period (tests and benchmarks that compare designs)."""
     with _lock:

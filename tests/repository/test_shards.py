@@ -52,3 +52,10 @@ def test_with_one_shard_a_conflict_has_nowhere_to_go(monkeypatch: pytest.MonkeyP
     assert shards.note_conflict([day], ["TransactionConflict"]) == 0
     assert day["Update"]["Key"]["sk"]["S"] == "2026-03-10#00"
     assert shards.shard_for("STATS#DAY#a", "2026-03-10") == 0
+
+
+def test_a_transaction_moved_to_other_shards_gets_its_own_request_token() -> None:
+    quiet = [_update("STATS#DAY#a", "2026-03-10#00"), _update("STATS#MONTH#a", "2026-03#00")]
+    assert shards.spread_keys(quiet) == []
+    moved = [_update("STATS#DAY#a", "2026-03-10#05"), _update("STATS#MONTH#a", "2026-03#00")]
+    assert shards.spread_keys(moved) == ["STATS#DAY#a/2026-03-10#05"]
