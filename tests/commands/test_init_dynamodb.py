@@ -57,7 +57,7 @@ def test_running_it_again_checks_and_changes_nothing(dynamodb_local_endpoint: st
     assert "Created" not in again
 
 
-def _index(name: str, hash_key: str, range_key: str | None) -> dict[str, Any]:
+def _index(name: str, hash_key: str, range_key: str | None) -> Any:
     keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
     if range_key:
         keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
