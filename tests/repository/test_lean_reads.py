@@ -15,7 +15,7 @@ import pytest
 from payments import dynamo
 from payments.domain import Payment
 from payments.domain import PaymentStatus as S
-from payments.dynamo import Dynamo, EventReceipt, listing
+from payments.dynamo import Dynamo, EventReceipt, client, listing
 from payments.dynamo.schema import LIST_ATTRIBUTES
 from payments.errors import Throttled
 from payments.lifecycle import AttemptSeen, AttemptStatus
@@ -175,7 +175,7 @@ def test_a_failing_status_query_fails_the_page_with_the_data_layer_error(
     repository: Dynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_payments(repository, n=4, start=START, statuses=(S.EXECUTED, S.FAILED))
-    real_query = listing.query
+    real_query = client.query
 
     def throttled_for_failed(db: Dynamo, metrics: Any, **kwargs: Any) -> dict[str, Any]:
         if "failed#" in str(kwargs["ExpressionAttributeValues"]):
