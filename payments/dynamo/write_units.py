@@ -60,6 +60,29 @@ STARTING_TABLE = TableSpec(
     ),
 )
 
+# A payment as the starting app stored it (DESIGN.md's attributes, before any link answer).
+STARTING_ITEM: dict[str, Any] = {
+    "userId": "auth0|65f0c0ffee",
+    "paymentId": "01JD3Q5Z7X9K2M4N6P8R0T2V4W",
+    "amount": Decimal("12.50"),
+    "currency": "GBP",
+    "reference": "INV-1042",
+    "status": "pending",
+    "createdAt": "2026-11-24T17:10:37.123Z",
+    "updatedAt": "2026-11-24T17:10:37.123Z",
+    "paymentLinkId": "pl_0123456789",
+    "paymentLinkUrl": "https://payment.truelayer-sandbox.com/payment-link/pl_0123456789",
+}
+
+
+def starting_table_units() -> tuple[int, int]:
+    """Units per create and per status change of the starting table (plain PutItem and
+    UpdateItem, StatusIndex and CreatedAtIndex projecting everything): (3, 4)."""
+    moved = {**STARTING_ITEM, "status": "executed", "updatedAt": "2026-11-24T17:12:00.000Z"}
+    create = operation_units([ItemWrite(PAYMENTS, None, STARTING_ITEM, False)], STARTING_TABLE)
+    change = operation_units([ItemWrite(PAYMENTS, STARTING_ITEM, moved, False)], STARTING_TABLE)
+    return create.total, change.total
+
 
 def value_size(value: Any) -> int:
     """Bytes DynamoDB counts for one attribute value (deserialised Python value)."""

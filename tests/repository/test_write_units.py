@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from payments import dynamo
 from payments.dynamo import Dynamo, EventReceipt
@@ -18,29 +17,18 @@ from payments.dynamo.write_units import (
     META,
     PAYMENTS,
     PREVIOUS_PAYMENTS_TABLE,
+    STARTING_ITEM,
     STARTING_TABLE,
     ItemWrite,
     item_size,
     item_write_units,
     measure_writes,
     operation_units,
+    starting_table_units,
     value_size,
 )
 from payments.lifecycle import AttemptSeen, AttemptStatus
 from tests.factories import ALICE, T0
-
-STARTING_ITEM: dict[str, Any] = {
-    "userId": "auth0|65f0c0ffee",
-    "paymentId": "01JD3Q5Z7X9K2M4N6P8R0T2V4W",
-    "amount": Decimal("12.50"),
-    "currency": "GBP",
-    "reference": "INV-1042",
-    "status": "pending",
-    "createdAt": "2026-11-24T17:10:37.123Z",
-    "updatedAt": "2026-11-24T17:10:37.123Z",
-    "paymentLinkId": "pl_0123456789",
-    "paymentLinkUrl": "https://payment.truelayer-sandbox.com/payment-link/pl_0123456789",
-}
 
 
 def test_sizes_follow_dynamodbs_rules() -> None:
@@ -64,6 +52,7 @@ def test_the_starting_table_costs_3_per_create_and_4_per_status_change() -> None
     assert operation_units([created], STARTING_TABLE).total == 3
     # The item (1), StatusIndex's key moved (delete + put: 2), CreatedAtIndex's copy (1).
     assert operation_units([moved], STARTING_TABLE).total == 4
+    assert starting_table_units() == (3, 4)
 
 
 def test_a_transaction_doubles_the_item_not_the_indexes_and_sizes_round_up_per_kb() -> None:
