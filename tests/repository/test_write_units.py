@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from decimal import Decimal
+from pathlib import Path
 
 from payments import dynamo
 from payments.dynamo import Dynamo, EventReceipt
@@ -177,3 +179,24 @@ def test_a_refused_write_is_not_counted(repository: Dynamo) -> None:
     # the duplicate is written.
     assert outcome.outcome == "duplicate"
     assert [w.table for w in writes] == [PAYMENTS]
+
+
+def test_the_benchmark_report_prints_each_design_next_to_the_starting_tables(
+    repo: Dynamo,
+) -> None:
+    path = Path(__file__).resolve().parents[2] / "scripts" / "write_units.py"
+    spec = importlib.util.spec_from_file_location("write_units_script", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    lines = script.write_units_report(repo)
+
+    cells = [line.strip("| ").split(" | ") for line in lines if line.startswith("| ")]
+    rows = {row[0]: row[1:] for row in cells}
+    starting = next(v for k, v in rows.items() if k.startswith("starting table"))
+    previous = next(v for k, v in rows.items() if k.startswith("previous version"))
+    current = next(v for k, v in rows.items() if k.startswith("this version"))
+    assert [c.strip(" |") for c in starting] == ["3", "4"]
+    assert int(current[1].strip(" |")) < int(previous[1].strip(" |"))  # per status change
+    assert "2 attempts, 6 timeline entries" in lines[0]
