@@ -15,6 +15,8 @@ however much its payments have accumulated. `payment_get` reads the whole paymen
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -237,7 +239,13 @@ def _query_all(
         return {name: query(db, used, **kwargs) for name, kwargs in requests.items()}
     workers = min(len(requests), MAX_CONCURRENT_QUERIES)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payment-list") as pool:
-        futures = {name: pool.submit(query, db, used, **kw) for name, kw in requests.items()}
+        # Each in a copy of this context, so log lines keep the request id (a ContextVar).
+        futures = {
+            name: pool.submit(
+                contextvars.copy_context().run, functools.partial(query, db, used, **kw)
+            )
+            for name, kw in requests.items()
+        }
         return {name: future.result() for name, future in futures.items()}
 
 

@@ -63,10 +63,11 @@ def _find_one(
         keys = deserialize(raw)
         if user_id is not None and keys["userId"] != user_id:
             continue
-        found = get_item(
+        raw_item = get_item(
             db, metrics, table=db.table, key=payment_key(keys["userId"], keys["paymentId"])
         )
+        item = deserialize(raw_item) if raw_item else None
         # The index lags the table: a payment it still names may be gone or have changed.
-        if found is not None and deserialize(found).get(attribute) == value:
-            return item_to_payment(deserialize(found))
+        if item is not None and item.get(attribute) == value:
+            return item_to_payment(item)
     return None
