@@ -210,6 +210,7 @@ def main() -> int:
             f"median of {args.repeat} runs\n"
         )
         results = {n: run(endpoint, n, args.repeat) for n in args.sizes}
+        units = write_units(endpoint)
     finally:
         if server is not None:
             server.stop()
@@ -226,7 +227,26 @@ def main() -> int:
             f"{r[row][1]} / {r[row][2]} / {r[row][3]:.1f}" for r in (results[n] for n in args.sizes)
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
+    print("\n".join(units))
     return 0
+
+
+def write_units(endpoint: str) -> list[str]:
+    """Write units per create and per status change next to the starting table's 3 and 4."""
+    from write_units import write_units_report  # scripts/ is sys.path[0] for a script here
+
+    stamp = time.time_ns()
+    db = Dynamo(
+        dynamo.make_client(endpoint_url=endpoint, region="eu-west-2"),
+        table=f"BenchUnits-{stamp}",
+        meta_table=f"BenchUnitsMeta-{stamp}",
+    )
+    dynamo.tables_ensure(db)
+    try:
+        return write_units_report(db)
+    finally:
+        dynamo.tables_drop(db)
 
 
 if __name__ == "__main__":

@@ -35,10 +35,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -83,14 +84,20 @@ T = TypeVar("T")
 @dataclass
 class Metrics:
     """DynamoDB work done by the calls it was passed to: the benchmark and the tests read it to
-    prove the cost bounds. Pass a fresh one per call (or per request) you want to measure."""
+    prove the cost bounds. Pass a fresh one per call (or per request) you want to measure.
+    Safe to share between threads (listing runs the Queries of one page concurrently)."""
 
     requests: int = 0
     items_read: int = 0
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def add(self, requests: int = 0, items_read: int = 0) -> None:
-        self.requests += requests
-        self.items_read += items_read
+        # `+=` on an attribute is a read then a write: two threads could lose a count.
+        with self._lock:
+            self.requests += requests
+            self.items_read += items_read
 
 
 def count(metrics: Metrics | None, requests: int = 0, items_read: int = 0) -> None:

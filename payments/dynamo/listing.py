@@ -2,17 +2,28 @@
 
 Each filter combination is served by one or more query streams, each one Query on the base table
 or on an index whose sort key carries the creation time (so a date range is a key condition, not
-a FilterExpression over the history). Several statuses mean one stream per status, merged newest
-first; each stream reads at most page size + 1 items per page. The signed cursor keeps every
-stream's position (`payments.cursors`).
+a FilterExpression over the history). A date range without status or currency is a key condition
+on the base table's ULID `paymentId`, whose first 10 characters are the creation time. Several
+statuses mean one stream per status, queried concurrently and merged newest first; each stream
+reads at most page size + 1 items per page. The signed cursor keeps every stream's position
+(`payments.cursors`).
+
+Every Query asks only for `LIST_ATTRIBUTES` (the list indexes project no more): a row never
+carries the timeline, the webhook log or raw provider responses, so a page costs the same
+however much its payments have accumulated. `payment_get` reads the whole payment.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from collections.abc import Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from ulid import ULID
 
 from payments.cursors import decode_cursor, encode_cursor, query_fingerprint
 from payments.domain import (
@@ -21,20 +32,22 @@ from payments.domain import (
     PaymentValidationError,
     format_timestamp,
     parse_currency,
+    parse_timestamp,
     require_user,
 )
 from payments.dynamo.client import Dynamo, Metrics, query
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, item_to_payment, serialize
 from payments.dynamo.schema import (
-    CREATED_AT_INDEX,
     CURRENCY_INDEX,
     CURRENCY_STATUS_INDEX,
+    LIST_ATTRIBUTES,
     STATUS_INDEX,
 )
 from payments.errors import InvalidCursor
 
 MAX_PAGE_SIZE = 100
+MAX_CONCURRENT_QUERIES = 8  # per page; a page asks for at most one Query per status
 _END_OF_TIME = "~"  # sorts after every timestamp
 _DONE = "done"  # a stream with nothing left, in a cursor
 
@@ -61,12 +74,14 @@ class _Stream:
         expr = Expr()
         condition = f"{expr.name('userId')} = {expr.value(user_id)}"
         kwargs: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit}
-        if self.index and self.sort_attribute:
+        if self.index:
             kwargs["IndexName"] = self.index
+        if self.sort_attribute:
             condition += (
                 f" AND {expr.name(self.sort_attribute)} BETWEEN "
                 f"{expr.value(self.prefix + self.lo)} AND {expr.value(self.prefix + self.hi)}"
             )
+        kwargs["ProjectionExpression"] = list_projection(expr, self.sort_attribute)
         return kwargs | {"KeyConditionExpression": condition, **expr.kwargs()}
 
     def key_of(self, item: Mapping[str, Any]) -> dict[str, str]:
@@ -83,7 +98,10 @@ def _streams(
         if currency:
             return {"all": _Stream(CURRENCY_INDEX, "currencyCreatedAt", f"{currency}#", lo, hi)}
         if lo or hi != _END_OF_TIME:
-            return {"all": _Stream(CREATED_AT_INDEX, "createdAt", "", lo, hi)}
+            # The base table's ULID sort key starts with the creation time.
+            return {
+                "all": _Stream(None, "paymentId", "", _ulid_bound(lo, "0"), _ulid_bound(hi, "Z"))
+            }
         return {"all": _Stream(None, None, "", lo, hi)}
     if currency:
         return {
@@ -95,6 +113,21 @@ def _streams(
     return {
         s.value: _Stream(STATUS_INDEX, "statusCreatedAt", f"{s.value}#", lo, hi) for s in statuses
     }
+
+
+def list_projection(expr: Expr, *extra: str | None) -> str:
+    """A ProjectionExpression for `LIST_ATTRIBUTES`, the keys and `extra` attributes (e.g. the
+    sort key of the index a cursor must resume from)."""
+    names = ("userId", "paymentId", *LIST_ATTRIBUTES, *(e for e in extra if e))
+    return ", ".join(expr.name(n) for n in dict.fromkeys(names))
+
+
+def _ulid_bound(moment: str, fill: str) -> str:
+    """The smallest ("0") or largest ("Z") ULID of a `format_timestamp` millisecond; an open
+    end stays open ("" or `_END_OF_TIME` sort before and after every ULID)."""
+    if moment in ("", _END_OF_TIME):
+        return moment
+    return str(ULID.from_datetime(parse_timestamp(moment)))[:10] + fill * 16
 
 
 def payment_list(
@@ -123,8 +156,9 @@ def payment_list(
     lo = format_timestamp(created_from) if created_from else ""
     hi = format_timestamp(created_to - timedelta(milliseconds=1)) if created_to else _END_OF_TIME
     streams = _streams(wanted, currency, lo, hi)
+    # "v": cursors of the version that read dates through CreatedAtIndex are refused cleanly.
     fingerprint = query_fingerprint(
-        {"s": [s.value for s in wanted], "c": currency, "f": lo, "t": hi, "n": page_size}
+        {"s": [s.value for s in wanted], "c": currency, "f": lo, "t": hi, "n": page_size, "v": 2}
     )
     positions: dict[str, Any] = dict.fromkeys(streams)
     if cursor:
@@ -132,17 +166,17 @@ def payment_list(
         if set(positions) != set(streams) or not _positions_belong_to(positions, user_id):
             raise InvalidCursor()
     used = Metrics()
-    heads: dict[str, list[dict[str, Any]]] = {}
-    exhausted: dict[str, bool] = {}
+    requests: dict[str, dict[str, Any]] = {}
     for name, stream in streams.items():
         if positions[name] == _DONE:
             continue
         kwargs = stream.query_kwargs(user_id, page_size + 1)
         if positions[name]:
             kwargs["ExclusiveStartKey"] = serialize(positions[name])
-        answer = query(db, used, **kwargs)
-        heads[name] = [deserialize(raw) for raw in answer.get("Items", [])]
-        exhausted[name] = "LastEvaluatedKey" not in answer
+        requests[name] = kwargs
+    answers = _query_all(db, used, requests)
+    heads = {name: [deserialize(raw) for raw in a.get("Items", [])] for name, a in answers.items()}
+    exhausted = {name: "LastEvaluatedKey" not in a for name, a in answers.items()}
     page, consumed = _merge_newest_first(heads, page_size)
     next_positions = dict(positions)
     more = False
@@ -194,6 +228,25 @@ def payment_iter(
         if not page.next_cursor:
             return
         cursor = page.next_cursor
+
+
+def _query_all(
+    db: Dynamo, used: Metrics, requests: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Run the streams' Queries at once (a page of three statuses takes the time of one): boto3
+    clients are thread-safe and `Metrics` counts under a lock. The first error is raised."""
+    if len(requests) <= 1:
+        return {name: query(db, used, **kwargs) for name, kwargs in requests.items()}
+    workers = min(len(requests), MAX_CONCURRENT_QUERIES)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payment-list") as pool:
+        # Each in a copy of this context, so log lines keep the request id (a ContextVar).
+        futures = {
+            name: pool.submit(
+                contextvars.copy_context().run, functools.partial(query, db, used, **kw)
+            )
+            for name, kw in requests.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _merge_newest_first(

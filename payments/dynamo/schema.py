@@ -3,15 +3,23 @@ checks an existing table against it. Every index is named once here; queries use
 The README's "DynamoDB schema" section explains each choice.
 
 Payments table (one item per payment, partition = the merchant's Auth0 `sub`):
-  userId (HASH) + paymentId (RANGE, a ULID, so the base table sorts by creation time)
-  StatusIndex          userId + statusCreatedAt          "{status}#{createdAt}"
-  CreatedAtIndex       userId + createdAt
-  CurrencyIndex        userId + currencyCreatedAt        "{currency}#{createdAt}"
-  CurrencyStatusIndex  userId + currencyStatusCreatedAt  "{currency}#{status}#{createdAt}"
-  PaymentLinkIndex     paymentLinkId                     (sparse: webhooks and search by link id)
-  TruelayerPaymentIndex truelayerPaymentId               (sparse: webhooks and search by TL id)
-  OpenIndex            openShard + checkAt               (sparse, keys only: open payments with
-                                                          a link, for reconciliation)
+  userId (HASH) + paymentId (RANGE, a ULID, so the base table sorts by creation time and a date
+  range is a key condition on paymentId: no CreatedAtIndex)
+  StatusListIndex          userId + statusCreatedAt          "{status}#{createdAt}"
+  CurrencyListIndex        userId + currencyCreatedAt        "{currency}#{createdAt}"
+  CurrencyStatusListIndex  userId + currencyStatusCreatedAt  "{currency}#{status}#{createdAt}"
+      the three list indexes project only what a list, search or export row shows
+      (`LIST_ATTRIBUTES`, INCLUDE): a write that changes only the timeline, the webhook log or
+      a raw provider response does not touch them, and a page never reads those
+  PaymentLinkKeysIndex     paymentLinkId       (sparse, keys only: webhooks, search by link id)
+  TruelayerPaymentKeysIndex truelayerPaymentId (sparse, keys only: webhooks, search by TL id)
+      keys only: written once when the id is set, never again by a status change; the payment
+      itself is then one GetItem on the base table
+  OpenIndex                openShard + checkAt (sparse, keys only: open payments with a link,
+                                                for reconciliation)
+
+Indexes of earlier versions (`RETIRED_PAYMENT_INDEXES`: the same keys with ALL projections,
+and CreatedAtIndex) are deleted by `init_dynamodb` once their replacements are ACTIVE.
 
 Meta table (pk + sk): daily and monthly statistics per merchant (local days of the merchant's
 zone, sharded when busy), kept in step with every payment write in the same transaction;
@@ -25,13 +33,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-STATUS_INDEX = "StatusIndex"
-CREATED_AT_INDEX = "CreatedAtIndex"
-CURRENCY_INDEX = "CurrencyIndex"
-CURRENCY_STATUS_INDEX = "CurrencyStatusIndex"
-PAYMENT_LINK_INDEX = "PaymentLinkIndex"
-TRUELAYER_PAYMENT_INDEX = "TruelayerPaymentIndex"
+STATUS_INDEX = "StatusListIndex"
+CURRENCY_INDEX = "CurrencyListIndex"
+CURRENCY_STATUS_INDEX = "CurrencyStatusListIndex"
+PAYMENT_LINK_INDEX = "PaymentLinkKeysIndex"
+TRUELAYER_PAYMENT_INDEX = "TruelayerPaymentKeysIndex"
 OPEN_INDEX = "OpenIndex"
+
+# Indexes earlier versions created, replaced above (a GSI's projection cannot be changed in
+# place): `init_dynamodb` deletes them once the new ones are ACTIVE.
+RETIRED_PAYMENT_INDEXES = (
+    "StatusIndex",
+    "CreatedAtIndex",
+    "CurrencyIndex",
+    "CurrencyStatusIndex",
+    "PaymentLinkIndex",
+    "TruelayerPaymentIndex",
+)
+
+# The non-key attributes a list, search or export row is made from (`items.item_to_payment`
+# reads them; what is absent reads as empty): the list indexes project these and every list
+# Query asks for only these. Not here, so never read by a list: the timeline (`history`), the
+# webhook log, raw provider responses, the link error, the over-refund guard's counter.
+LIST_ATTRIBUTES = (
+    "amount",
+    "currency",
+    "reference",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "version",
+    "payerName",
+    "payerEmail",
+    "expiresAt",
+    "paymentLinkId",
+    "truelayerPaymentId",
+    "failureStage",
+    "failureReason",
+    "attempts",  # the settlement badge comes from the winning attempt
+    "link",
+    "refunds",  # the refund badge and the export's refunded amount
+)
 
 # Meta-table items (pk, sk): see the README's "PaymentsMeta" table.
 # Statistics: one item per local day (`DAY`) and per local month (`MONTH`) in the merchant's zone,
@@ -67,6 +109,13 @@ class IndexSpec:
     hash_key: str
     range_key: str | None
     projection: str = "ALL"
+    include: tuple[str, ...] = ()  # NonKeyAttributes of an INCLUDE projection
+
+    def projection_kwargs(self) -> dict[str, Any]:
+        projection: dict[str, Any] = {"ProjectionType": self.projection}
+        if self.projection == "INCLUDE":
+            projection["NonKeyAttributes"] = list(self.include)
+        return projection
 
 
 @dataclass(frozen=True)
@@ -75,6 +124,7 @@ class TableSpec:
     range_key: str
     indexes: tuple[IndexSpec, ...]
     ttl_attribute: str | None = None
+    retired_indexes: tuple[str, ...] = ()
     # Continuous backups (restore to any second of the last 35 days): payments are money.
     point_in_time_recovery: bool = True
 
@@ -101,7 +151,7 @@ class TableSpec:
                 {
                     "IndexName": index.name,
                     "KeySchema": _key_schema(index.hash_key, index.range_key),
-                    "Projection": {"ProjectionType": index.projection},
+                    "Projection": index.projection_kwargs(),
                 }
                 for index in self.indexes
             ]
@@ -136,12 +186,20 @@ class TableSpec:
                 problems.append(
                     f"index {index.name} projects {projection}, expected {index.projection}"
                 )
+            elif set(found.get("Projection", {}).get("NonKeyAttributes", [])) != set(index.include):
+                problems.append(f"index {index.name} projects other attributes than expected")
         for name in self.attribute_names():
             if name in types and types[name] != "S":
                 problems.append(f"attribute {name} has type {types[name]}, expected S")
         expected_names = {index.name for index in self.indexes}
         for extra in sorted(set(actual_indexes) - expected_names):
-            notes.append(f"index {extra} is not used by this code")
+            if extra in self.retired_indexes:
+                notes.append(
+                    f"index {extra} is retired (replaced by a leaner one): run init_dynamodb "
+                    "without --keep-retired-indexes to delete it"
+                )
+            else:
+                notes.append(f"index {extra} is not used by this code")
         return problems, notes
 
 
@@ -166,15 +224,17 @@ PAYMENTS_TABLE = TableSpec(
     hash_key="userId",
     range_key="paymentId",
     indexes=(
-        IndexSpec(STATUS_INDEX, "userId", "statusCreatedAt"),
-        IndexSpec(CREATED_AT_INDEX, "userId", "createdAt"),
-        IndexSpec(CURRENCY_INDEX, "userId", "currencyCreatedAt"),
-        IndexSpec(CURRENCY_STATUS_INDEX, "userId", "currencyStatusCreatedAt"),
-        IndexSpec(PAYMENT_LINK_INDEX, "paymentLinkId", None),
-        IndexSpec(TRUELAYER_PAYMENT_INDEX, "truelayerPaymentId", None),
+        IndexSpec(STATUS_INDEX, "userId", "statusCreatedAt", "INCLUDE", LIST_ATTRIBUTES),
+        IndexSpec(CURRENCY_INDEX, "userId", "currencyCreatedAt", "INCLUDE", LIST_ATTRIBUTES),
+        IndexSpec(
+            CURRENCY_STATUS_INDEX, "userId", "currencyStatusCreatedAt", "INCLUDE", LIST_ATTRIBUTES
+        ),
+        IndexSpec(PAYMENT_LINK_INDEX, "paymentLinkId", None, projection="KEYS_ONLY"),
+        IndexSpec(TRUELAYER_PAYMENT_INDEX, "truelayerPaymentId", None, projection="KEYS_ONLY"),
         # Sparse and keys-only: the open payments reconciliation must look at (`reconcile`).
         IndexSpec(OPEN_INDEX, "openShard", "checkAt", projection="KEYS_ONLY"),
     ),
+    retired_indexes=RETIRED_PAYMENT_INDEXES,
 )
 
 META_TABLE = TableSpec(hash_key="pk", range_key="sk", indexes=(), ttl_attribute="expiresAt")

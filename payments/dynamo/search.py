@@ -19,6 +19,7 @@ from payments.dynamo.client import Dynamo, Metrics
 from payments.dynamo.client import query as run_query
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, item_to_payment, serialize
+from payments.dynamo.listing import list_projection
 from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_truelayer_id
 from payments.dynamo.payments import payment_get
 from payments.errors import InvalidCursor
@@ -89,6 +90,8 @@ def payment_search(
             "FilterExpression": condition,
             "ScanIndexForward": False,
             "Limit": remaining,
+            # The filter sees whole items; the answer carries only what a result row shows.
+            "ProjectionExpression": list_projection(expr),
             **expr.kwargs(),
         }
         if start_key:

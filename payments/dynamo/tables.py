@@ -25,14 +25,19 @@ class TableReport:
     notes: list[str]
 
 
-def tables_ensure(db: Dynamo, *, wait_seconds: float = 300) -> list[TableReport]:
+def tables_ensure(
+    db: Dynamo, *, wait_seconds: float = 300, drop_retired: bool = True
+) -> list[TableReport]:
     """Create missing tables and indexes (on-demand), wait until all are ACTIVE, and report
-    how existing ones differ from what this code expects. Control-plane calls go through
+    how existing ones differ from what this code expects. Indexes an earlier version used and
+    this one replaced (`TableSpec.retired_indexes`) are deleted after their replacements are
+    ACTIVE, unless `drop_retired` is False (a rolling deploy whose old servers still query
+    them: run again without it once they are gone). Control-plane calls go through
     `db.admin` (longer timeouts than data-plane calls); a CreateTable that botocore retried
     after a lost answer finds its own table and carries on."""
     return [
-        _ensure_table(db, db.table, PAYMENTS_TABLE, wait_seconds),
-        _ensure_table(db, db.meta_table, META_TABLE, wait_seconds),
+        _ensure_table(db, db.table, PAYMENTS_TABLE, wait_seconds, drop_retired),
+        _ensure_table(db, db.meta_table, META_TABLE, wait_seconds, drop_retired),
     ]
 
 
@@ -54,11 +59,15 @@ def tables_drop(db: Dynamo) -> None:
             db.admin.delete_table(TableName=name)
 
 
-def _ensure_table(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -> TableReport:
+def _ensure_table(
+    db: Dynamo, name: str, spec: TableSpec, wait_seconds: float, drop_retired: bool
+) -> TableReport:
     if _describe(db, name) is not None:
-        added = _add_missing_indexes(db, name, spec, wait_seconds)
+        changed = _add_missing_indexes(db, name, spec, wait_seconds)
+        if drop_retired:
+            changed += _drop_retired_indexes(db, name, spec, wait_seconds)
         problems, notes = spec.differences(_wait_active(db, name, wait_seconds))
-        return TableReport(name, False, problems, [*added, *notes])
+        return TableReport(name, False, problems, [*changed, *notes])
     try:
         with translate_errors():
             db.admin.create_table(**spec.create_table_kwargs(name))
@@ -102,6 +111,25 @@ def _add_missing_indexes(db: Dynamo, name: str, spec: TableSpec, wait_seconds: f
         _wait_active(db, name, wait_seconds)
         added.append(f"created index {index['IndexName']} (the code added it)")
     return added
+
+
+def _drop_retired_indexes(db: Dynamo, name: str, spec: TableSpec, wait_seconds: float) -> list[str]:
+    """Delete the indexes this code replaced (new projections need new indexes), one at a time
+    as DynamoDB requires; called after the replacements are ACTIVE. Unknown indexes (someone
+    else's) are only reported, never deleted."""
+    dropped: list[str] = []
+    description = _wait_active(db, name, wait_seconds)
+    present = {i["IndexName"] for i in description.get("GlobalSecondaryIndexes", [])}
+    for index in spec.retired_indexes:
+        if index not in present:
+            continue
+        with translate_errors():
+            db.admin.update_table(
+                TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index}}]
+            )
+        _wait_active(db, name, wait_seconds)  # until the index has gone
+        dropped.append(f"deleted retired index {index} (replaced by a leaner one)")
+    return dropped
 
 
 def _describe(db: Dynamo, name: str) -> dict[str, Any] | None:

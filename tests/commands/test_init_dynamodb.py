@@ -6,13 +6,25 @@ import socket
 import subprocess
 import sys
 import uuid
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from payments import dynamo
+from payments.domain import PaymentStatus
 from payments.dynamo import make_client
-from payments.dynamo.schema import OPEN_INDEX, PAYMENTS_TABLE
+from payments.dynamo.items import index_keys, serialize
+from payments.dynamo.schema import (
+    LIST_ATTRIBUTES,
+    OPEN_INDEX,
+    PAYMENT_LINK_INDEX,
+    PAYMENTS_TABLE,
+    RETIRED_PAYMENT_INDEXES,
+    STATUS_INDEX,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +57,110 @@ def test_running_it_again_checks_and_changes_nothing(dynamodb_local_endpoint: st
     assert "Created" not in again
 
 
-def test_a_table_with_the_old_status_index_gets_the_missing_indexes_and_names_the_mismatch(
+def _index(name: str, hash_key: str, range_key: str | None) -> Any:
+    keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return {"IndexName": name, "KeySchema": keys, "Projection": {"ProjectionType": "ALL"}}
+
+
+def _previous_version_table(client: Any, table: str) -> None:
+    """The payments table as the previous version created it: six ALL-projection indexes."""
+    old = [
+        _index("StatusIndex", "userId", "statusCreatedAt"),
+        _index("CreatedAtIndex", "userId", "createdAt"),
+        _index("CurrencyIndex", "userId", "currencyCreatedAt"),
+        _index("CurrencyStatusIndex", "userId", "currencyStatusCreatedAt"),
+        _index("PaymentLinkIndex", "paymentLinkId", None),
+        _index("TruelayerPaymentIndex", "truelayerPaymentId", None),
+    ]
+    names = ["userId", "paymentId"] + [
+        k["AttributeName"] for i in old for k in i["KeySchema"] if k["AttributeName"] != "userId"
+    ]
+    client.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in names],
+        KeySchema=[
+            {"AttributeName": "userId", "KeyType": "HASH"},
+            {"AttributeName": "paymentId", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=old,
+    )
+
+
+def _indexes(client: Any, table: str) -> dict[str, dict[str, Any]]:
+    described = client.describe_table(TableName=table)["Table"]
+    return {i["IndexName"]: i for i in described.get("GlobalSecondaryIndexes", [])}
+
+
+def test_a_table_of_the_previous_version_converges_to_the_lean_indexes(
+    dynamodb_local_endpoint: str,
+) -> None:
+    table = f"Init-{uuid.uuid4().hex[:8]}"
+    client = make_client(endpoint_url=dynamodb_local_endpoint, region="eu-west-2")
+    _previous_version_table(client, table)
+    # A payment the previous version wrote (before attempts existed, too): the new indexes
+    # are backfilled with it and the list reads it.
+    old_item = {
+        "userId": "auth0|old",
+        "paymentId": "01JD0000000000000000000000",
+        "amount": Decimal("12.50"),
+        "currency": "GBP",
+        "reference": "OLD-1",
+        "status": "executed",
+        "createdAt": "2024-11-20T10:00:00.000Z",
+        "updatedAt": "2024-11-20T10:05:00.000Z",
+        "truelayerPaymentId": "tl-old-1",
+        "history": [{"status": "executed", "at": "2024-11-20T10:05:00.000Z", "source": "x"}],
+        **index_keys(PaymentStatus.EXECUTED, "GBP", "2024-11-20T10:00:00.000Z"),
+    }
+    client.put_item(TableName=table, Item=serialize(old_item))
+
+    output = _run(dynamodb_local_endpoint, table)
+
+    db = dynamo.Dynamo(client, table=table, meta_table=f"{table}Meta")
+    listed = dynamo.payment_list(db, user_id="auth0|old", statuses=[PaymentStatus.EXECUTED])
+    assert [(p.payment_id, p.truelayer_payment_id) for p in listed.items] == [
+        ("01JD0000000000000000000000", "tl-old-1")
+    ]
+    assert dynamo.payment_find_by_truelayer_id(db, "tl-old-1") is not None
+    indexes = _indexes(client, table)
+    assert set(indexes) == {i.name for i in PAYMENTS_TABLE.indexes}
+    assert not set(indexes) & set(RETIRED_PAYMENT_INDEXES)
+    assert indexes[STATUS_INDEX]["Projection"]["ProjectionType"] == "INCLUDE"
+    assert set(indexes[STATUS_INDEX]["Projection"]["NonKeyAttributes"]) == set(LIST_ATTRIBUTES)
+    assert indexes[PAYMENT_LINK_INDEX]["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    assert "deleted retired index CreatedAtIndex" in output
+    assert f"Table {table} exists" in output
+    # Converged: a second run changes nothing.
+    again = _run(dynamodb_local_endpoint, table)
+    assert "Created" not in again and "deleted" not in again and "created index" not in again
+
+
+def test_keep_retired_indexes_adds_the_new_ones_and_leaves_the_old_for_a_rolling_deploy(
+    dynamodb_local_endpoint: str,
+) -> None:
+    table = f"Init-{uuid.uuid4().hex[:8]}"
+    client = make_client(endpoint_url=dynamodb_local_endpoint, region="eu-west-2")
+    _previous_version_table(client, table)
+    out = io.StringIO()
+
+    call_command(
+        "init_dynamodb",
+        endpoint_url=dynamodb_local_endpoint,
+        table=table,
+        keep_retired_indexes=True,
+        stdout=out,
+        stderr=out,
+    )
+
+    indexes = _indexes(client, table)
+    assert set(indexes) == {i.name for i in PAYMENTS_TABLE.indexes} | set(RETIRED_PAYMENT_INDEXES)
+    assert "index StatusIndex is retired" in out.getvalue()
+
+
+def test_a_table_with_the_starting_status_index_drops_it_and_gets_the_new_indexes(
     dynamodb_local_endpoint: str,
 ) -> None:
     table = f"Init-{uuid.uuid4().hex[:8]}"
@@ -60,16 +175,35 @@ def test_a_table_with_the_old_status_index_gets_the_missing_indexes_and_names_th
             {"AttributeName": "userId", "KeyType": "HASH"},
             {"AttributeName": "paymentId", "KeyType": "RANGE"},
         ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "StatusIndex",
-                "KeySchema": [
-                    {"AttributeName": "userId", "KeyType": "HASH"},
-                    {"AttributeName": "status", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
+        GlobalSecondaryIndexes=[_index("StatusIndex", "userId", "status")],
+    )
+
+    output = _run(dynamodb_local_endpoint, table)
+
+    # The starting schema's StatusIndex (userId + status) is one of the retired names: the
+    # new indexes are created first (OpenIndex for reconciliation among them), then it goes.
+    assert "is missing" not in output
+    indexes = _indexes(client, table)
+    assert set(indexes) == {i.name for i in PAYMENTS_TABLE.indexes}
+    assert OPEN_INDEX in indexes
+
+
+def test_an_index_of_ours_with_other_keys_is_reported_not_changed(
+    dynamodb_local_endpoint: str,
+) -> None:
+    table = f"Init-{uuid.uuid4().hex[:8]}"
+    client = make_client(endpoint_url=dynamodb_local_endpoint, region="eu-west-2")
+    client.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("userId", "paymentId", "status")
         ],
+        KeySchema=[
+            {"AttributeName": "userId", "KeyType": "HASH"},
+            {"AttributeName": "paymentId", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[_index(STATUS_INDEX, "userId", "status")],
     )
     err = io.StringIO()
     with pytest.raises(CommandError, match="Schema mismatch"):
@@ -80,20 +214,10 @@ def test_a_table_with_the_old_status_index_gets_the_missing_indexes_and_names_th
             stdout=io.StringIO(),
             stderr=err,
         )
-    problems = err.getvalue()
-    assert (
-        "index StatusIndex has keys userId + status, expected userId + statusCreatedAt" in problems
+    assert f"index {STATUS_INDEX} has keys userId + status, expected userId + statusCreatedAt" in (
+        err.getvalue()
     )
-    # Indexes a newer version added are created on the existing table (OpenIndex for
-    # reconciliation among them); an existing index with other keys is only reported.
-    assert "is missing" not in problems
-    indexes = {
-        i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
-        for i in client.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
-    }
-    assert set(indexes) == {i.name for i in PAYMENTS_TABLE.indexes}
-    assert OPEN_INDEX in indexes
-    assert indexes["StatusIndex"] == ["userId", "status"]
+    assert _indexes(client, table)[STATUS_INDEX]["KeySchema"][1]["AttributeName"] == "status"
 
 
 def test_an_unreachable_endpoint_is_one_clear_line_and_a_failing_exit() -> None:

@@ -42,6 +42,12 @@ class Command(BaseCommand):
             default=300,
             help="Seconds to wait for new tables and indexes to become ACTIVE (default 300).",
         )
+        parser.add_argument(
+            "--keep-retired-indexes",
+            action="store_true",
+            help="Leave indexes this version replaced in place (during a rolling deploy, while "
+            "servers of the previous version still query them); run again without it later.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         overrides: dict[str, Any] = {}
@@ -59,7 +65,11 @@ class Command(BaseCommand):
             f"Tables:            {db.table}, {db.meta_table}"
         )
         try:
-            reports = dynamo.tables_ensure(db, wait_seconds=options["wait"])
+            reports = dynamo.tables_ensure(
+                db,
+                wait_seconds=options["wait"],
+                drop_retired=not options["keep_retired_indexes"],
+            )
         except RepositoryError as error:
             raise CommandError(
                 f"Cannot set up DynamoDB at {db.endpoint}: {error.message}"
