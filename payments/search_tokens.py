@@ -28,7 +28,9 @@ from decimal import Decimal
 MIN_PREFIX = 2
 MAX_PREFIX = 10
 MAX_TOKENS = 64
-SHORT_ID_TAIL = 6  # `formatting.short_id` shows the first 4 and the last 6 characters
+# `formatting.short_id` shows the first 4 and the last 6 characters of the id.
+SHORT_ID_HEAD = 4
+SHORT_ID_TAIL = 6
 
 _WORD_RE = re.compile(r"[^\W_]+")
 _CENTS = Decimal("0.01")
@@ -142,8 +144,12 @@ class SearchTerms:
                 return True
         if self.terms:
             have = _prefix_words(reference, payer_name, payer_email)
-            tail = short_id_tail(payment_id)
-            return all(term == tail or any(w.startswith(term) for w in have) for term in self.terms)
+            # The short id as a row shows it (`01JD…K3F9QZ`): its tail is indexed, its head (a
+            # timestamp many payments share) only checked.
+            shown = (short_id_tail(payment_id), payment_id[:SHORT_ID_HEAD].casefold())
+            return all(
+                term in shown or any(w.startswith(term) for w in have) for term in self.terms
+            )
         return False
 
 
