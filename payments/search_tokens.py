@@ -14,8 +14,8 @@ its terms on the payments it reads (`SearchTerms.matches`). Both sides use the s
 - the tail of the payment id that the list shows (`short_id`: `01JD…K3F9QZ` → `k3f9qz`), exact;
 - the amount, exact, with the currency's two decimals (`12.5` → `12.50`), any currency.
 
-A payment has at most `MAX_TOKENS` tokens (shortest prefixes first), so its creation stays one
-transaction well inside DynamoDB's 100 actions.
+A payment has at most `MAX_TOKENS` tokens (exact ones and whole words first, then prefixes
+shortest first), so its creation stays one transaction well inside DynamoDB's 100 actions.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def _email_parts(email: str) -> tuple[str, str, str] | None:
 def payment_tokens(
     *, payment_id: str, amount: Decimal, reference: str, payer_name: str, payer_email: str
 ) -> list[str]:
-    """Every token the payment is indexed under, exact tokens first, then word prefixes
-    shortest first, without repeats, at most `MAX_TOKENS`."""
+    """Every token the payment is indexed under, exact tokens and whole words first, then
+    word prefixes shortest first, without repeats, at most `MAX_TOKENS`."""
     exact = [amount_token(amount), WORD + short_id_tail(payment_id)]
     email = _email_parts(payer_email)
     texts = [reference, payer_name]
@@ -85,12 +85,16 @@ def payment_tokens(
         whole, local, domain = email
         exact += [EMAIL + whole, EMAIL + local + "@", EMAIL + "@" + domain]
         texts.append(local)
+    whole: list[str] = []
     prefixes: list[tuple[int, str]] = []
     for text in texts:
         for word in words(text):
-            for n in range(MIN_PREFIX, min(len(word), MAX_PREFIX) + 1):
+            if len(word) >= MIN_PREFIX:
+                whole.append(word_token(word))
+            for n in range(MIN_PREFIX, min(len(word), MAX_PREFIX)):
                 prefixes.append((n, WORD + word[:n]))
-    ordered = exact + [token for _, token in sorted(prefixes, key=lambda p: p[0])]
+    # Over the cap, whole words are kept before the prefixes typing goes through.
+    ordered = exact + whole + [token for _, token in sorted(prefixes, key=lambda p: p[0])]
     return list(dict.fromkeys(ordered))[:MAX_TOKENS]
 
 
