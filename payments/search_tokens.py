@@ -82,8 +82,8 @@ def payment_tokens(
     email = _email_parts(payer_email)
     texts = [reference, payer_name]
     if email is not None:
-        whole, local, domain = email
-        exact += [EMAIL + whole, EMAIL + local + "@", EMAIL + "@" + domain]
+        address, local, domain = email
+        exact += [EMAIL + address, EMAIL + local + "@", EMAIL + "@" + domain]
         texts.append(local)
     whole: list[str] = []
     prefixes: list[tuple[int, str]] = []

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from payments import dynamo
-from payments.domain import PaymentStatus, PaymentValidationError, utc_now
+from payments.domain import Payment, PaymentStatus, PaymentValidationError, utc_now
 from payments.dynamo import Dynamo
 from payments.lifecycle import AttemptSeen, AttemptStatus
 from tests.factories import ALICE, BOB, make_payments
@@ -180,7 +180,8 @@ def test_a_filter_that_drops_most_entries_stops_at_the_budget_and_continues(
     )
     assert first.items == [] and first.budget_exhausted and first.next_cursor
     assert first.items_read <= 20 + 2 * 100
-    found, cursor = [], first.next_cursor
+    found: list[Payment] = []
+    cursor: str | None = first.next_cursor
     while cursor:
         more = dynamo.payment_search(
             repository,

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from payments import dynamo
+from payments.domain import Payment
 from payments.dynamo import Dynamo
 from payments.dynamo.items import serialize
 from payments.dynamo.search_index import search_pk
@@ -60,7 +61,7 @@ def test_a_payment_is_created_with_its_search_entries(repository: Dynamo) -> Non
     assert _all_entries(repository) == expected
 
 
-def _item(payment: dynamo.Payment) -> dict[str, object]:  # type: ignore[name-defined]
+def _item(payment: Payment) -> dict[str, object]:
     return {
         "userId": payment.user_id,
         "paymentId": payment.payment_id,
