@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal
 
 MIN_PREFIX = 2
 MAX_PREFIX = 10
@@ -34,6 +34,7 @@ SHORT_ID_TAIL = 6
 
 _WORD_RE = re.compile(r"[^\W_]+")
 _CENTS = Decimal("0.01")
+_WIDE = Context(prec=80)
 
 WORD = "w:"
 AMOUNT = "a:"
@@ -53,7 +54,8 @@ def words(text: str) -> list[str]:
 
 
 def amount_token(amount: Decimal) -> str:
-    return AMOUNT + format(amount.quantize(_CENTS), "f")
+    # A wide context: a searched number may have 38 digits (no payment has; nothing is found).
+    return AMOUNT + format(amount.quantize(_CENTS, context=_WIDE), "f")
 
 
 def word_token(word: str) -> str:

@@ -81,3 +81,7 @@ def test_matching_needs_every_word_as_the_start_of_a_word_of_the_payment() -> No
     assert terms.matches(**fields)  # type: ignore[arg-type]
     assert not search_terms("mith", None).matches(**fields)  # type: ignore[arg-type]
     assert search_terms("01JD…K3F9QZ", None).matches(**fields)  # type: ignore[arg-type]
+
+
+def test_a_number_longer_than_any_amount_is_still_a_token() -> None:
+    assert search_terms("9" * 38, Decimal("9" * 38)).lookups[0] == "a:" + "9" * 38 + ".00"
