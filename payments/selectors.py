@@ -81,7 +81,8 @@ def payment_search(
     budget: int,
     db: Dynamo | None = None,
 ) -> PaymentListResult:
-    """What a search finds (within its read budget), narrowed by the list's filters."""
+    """What a search finds among the payments the list's filters match, a full page at a time
+    (the filters are applied inside the search's reads)."""
     found = dynamo.payment_search(
         db or dynamo.get_dynamo(),
         user_id=user_id,
@@ -89,20 +90,41 @@ def payment_search(
         cursor=filters.cursor,
         budget=budget,
         page_size=page_size,
+        **_list_filters(filters),
     )
     return PaymentListResult(
-        [p for p in found.items if filters.matches(p)],
-        found.next_cursor,
-        found.budget_exhausted,
-        found.items_read,
+        found.items, found.next_cursor, found.budget_exhausted, found.items_read
     )
 
 
 def payment_export_rows(
-    *, user_id: str, filters: PaymentFilters, db: Dynamo | None = None
+    *, user_id: str, filters: PaymentFilters, query: str = "", db: Dynamo | None = None
 ) -> Iterator[Payment]:
-    """Every payment the filters match, newest first, read page by page as it is consumed."""
-    return dynamo.payment_iter(db or dynamo.get_dynamo(), user_id=user_id, **_list_filters(filters))
+    """Every payment the filters (and the search `query`, when given) match, newest first,
+    read page by page as it is consumed: exactly the rows the list shows, all its pages."""
+    db = db or dynamo.get_dynamo()
+    if not query:
+        return dynamo.payment_iter(db, user_id=user_id, **_list_filters(filters))
+    return _search_rows(db, user_id=user_id, query=query, filters=filters)
+
+
+def _search_rows(
+    db: Dynamo, *, user_id: str, query: str, filters: PaymentFilters
+) -> Iterator[Payment]:
+    cursor: str | None = None
+    while True:
+        found = dynamo.payment_search(
+            db,
+            user_id=user_id,
+            query=query,
+            cursor=cursor,
+            page_size=dynamo.MAX_PAGE_SIZE,
+            **_list_filters(filters),
+        )
+        yield from found.items
+        if found.next_cursor is None:
+            return
+        cursor = found.next_cursor
 
 
 # --- statistics --------------------------------------------------------------------------

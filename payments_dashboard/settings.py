@@ -205,7 +205,8 @@ HEALTHZ_TIMEOUT_SECONDS = env_int("HEALTHZ_TIMEOUT_SECONDS", 2)
 PAYMENTS_PAGE_SIZE = env_int("PAYMENTS_PAGE_SIZE", 25)
 # A refund moves money: it needs a sign-in at most this many minutes old (else: sign in again).
 REFUND_REAUTH_MINUTES = env_int("REFUND_REAUTH_MINUTES", 15)
-# Items a reference/amount search may read per request before it answers with a cursor.
+# Items a search may read per request when its filters set most of what it reads aside (it then
+# answers with a cursor); without such filters a page reads about two items per row.
 PAYMENTS_SEARCH_BUDGET = env_int("PAYMENTS_SEARCH_BUDGET", 1000)
 
 # --- Auth0 sign-in (accounts/) -----------------------------------------------------------

@@ -177,11 +177,21 @@ def run(endpoint: str, n: int, repeat: int) -> list[tuple[str, int, int, float]]
             lambda m: dynamo.payment_search(db, metrics=m, user_id=USER, query="pl_bench"),
         ),
         (
-            "search reference (budget 1000)",
+            "search reference words, page 1",
             lambda m: dynamo.payment_search(db, metrics=m, user_id=USER, query="inv-0001"),
         ),
         (
-            "search amount (budget 1000)",
+            "search the oldest payment's reference",
+            lambda m: dynamo.payment_search(db, metrics=m, user_id=USER, query="INV-000000"),
+        ),
+        (
+            "search reference + status failed",
+            lambda m: dynamo.payment_search(
+                db, metrics=m, user_id=USER, query="inv", statuses=[S.FAILED]
+            ),
+        ),
+        (
+            "search amount",
             lambda m: dynamo.payment_search(db, metrics=m, user_id=USER, query=samples["amount"]),
         ),
     ]

@@ -14,7 +14,8 @@ One concern per module:
 - `expressions`: the placeholder / `SET a = :a, …` builder every request uses;
 - `items`: item ⇄ `Payment` codec and derived index keys;
 - `payments`: payment creation, links and single reads; `lookups`: by TrueLayer link or
-  payment id through the indexes; `listing`: filtered pages; `search`;
+  payment id through the indexes; `listing`: filtered pages; `search`, through the token
+  entries of `search_index` (written with each payment);
 - `lifecycle`: where a payment's status changes (`payment_observe`), with `lifecycle_items`
   the codec of its attempts, link, refunds and webhook log;
 - `owners`: who owns a TrueLayer link or attempt (strongly consistent, for webhooks);
@@ -33,7 +34,9 @@ DESIGN.md's access-pattern table asks, whatever the size of the history:
 - one payment: one GetItem; link id / TrueLayer id: one indexed Query;
 - statistics: hourly and daily aggregate items in the meta table, written in the same
   transaction as the payment, so a range costs its number of days (plus the hours at its edges);
-- reference / amount search: reads at most a budget of items, then answers with a cursor.
+- search by words, payer, email, short id or amount: one Query per token looked up (at most
+  two) in the search index and one BatchGetItem of the page's payments, about two items read
+  per result at any depth (a budget bounds what filters that drop most results may read).
 
 Writes never overwrite (conditional puts), and a status moves only along the lifecycle's
 transition table: every lifecycle write carries a condition on the version it read and on each
@@ -87,6 +90,7 @@ from payments.dynamo.refunds import (
     with_refund,
 )
 from payments.dynamo.search import SearchResult, payment_search
+from payments.dynamo.search_index import BackfillReport, search_backfill, search_items
 from payments.dynamo.stats import (
     StatsPeriod,
     refund_totals_for_range,
@@ -144,6 +148,9 @@ __all__ = [
     "payment_list",
     "payment_response_store",
     "payment_search",
+    "BackfillReport",
+    "search_backfill",
+    "search_items",
     "payment_observe",
     "refund_totals_for_range",
     "StatsPeriod",

@@ -59,6 +59,7 @@ from payments.dynamo.items import (
 from payments.dynamo.lifecycle import open_check_at, open_shard
 from payments.dynamo.lifecycle_items import lifecycle_to_item
 from payments.dynamo.owners import LINK, owner_put_action
+from payments.dynamo.search_index import search_put_actions
 from payments.dynamo.stats import stats_move_actions
 from payments.errors import Conflict, DuplicateSubmission
 from payments.lifecycle import Lifecycle
@@ -80,9 +81,10 @@ def payment_create(
     now: datetime | None = None,
     metrics: Metrics | None = None,
 ) -> Payment:
-    """Store a new `pending` payment (never overwriting one) and count it in the statistics,
-    in one transaction. With `submission_token`, a second submission of the same form raises
-    `DuplicateSubmission` naming the payment the first one created.
+    """Store a new `pending` payment (never overwriting one), count it in the statistics and
+    write its search tokens (`search_index`), in one transaction. With `submission_token`, a
+    second submission of the same form raises `DuplicateSubmission` naming the payment the
+    first one created.
 
     The payment id is made before the first attempt, so botocore's retries send the same
     request with the same ClientRequestToken: a retry after a lost answer succeeds without
@@ -127,6 +129,8 @@ def payment_create(
             }
         },
         *stats_move_actions(db, user_id, created_at, currency, amount, add=status),
+        # Searchable the moment it exists: its search tokens in the same transaction.
+        *search_put_actions(db, item),
     ]
     if submission_token:
         actions.append(submission_put_action(db, user_id, submission_token, payment_id, moment))

@@ -10,6 +10,7 @@ the signed-in merchant; another merchant's payment simply is not found (404).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any, cast
 
 from django.conf import settings
@@ -46,7 +47,8 @@ from payments.forms import (
 POLL_ROW = "every 5s"
 POLL_DETAIL = "every 3s"
 SEARCHED_FIELDS = (
-    "payment id, TrueLayer payment id, payment link id (exact), reference (contains) "
+    "payment id (whole or as shown in the list), TrueLayer payment or link id, words of the "
+    "reference or payer name and their beginnings, payer email (whole, alice@ or @example.com) "
     "or amount (e.g. 12.50)"
 )
 
@@ -91,8 +93,8 @@ def _query_without(params: QueryDict, *names: str) -> QueryDict:
 @require_GET
 @merchant_required
 def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Payments newest first, filtered, or the results of a search (filters then narrow what the
-    search found). An HTMX request gets the results (or, for "Load more", only new rows)."""
+    """Payments newest first, filtered, or the results of a search among the payments the
+    filters match. An HTMX request gets the results (or, for "Load more", only new rows)."""
     form = PaymentFilterForm(request.GET)
     search_form = SearchForm({"q": request.GET.get("q", ""), "cursor": request.GET.get("cursor")})
     errors: list[str] = []
@@ -133,7 +135,7 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "result": result,
         "is_more": bool(filters.cursor),
         "more_query": more_params.urlencode() if result.next_cursor else "",
-        "export_query": _query_without(request.GET, "cursor", "q").urlencode(),
+        "export_query": _query_without(request.GET, "cursor").urlencode(),
         "first_page_query": _query_without(request.GET, "cursor").urlencode(),
         "filtered": filters.active or bool(query),
         "status_choices": list(PaymentStatus),
@@ -271,19 +273,49 @@ def payment_stats(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 @merchant_required
 def payment_export(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """A CSV of exactly the payments the list's filters match, streamed as it is read."""
+    """A CSV of exactly the payments the list shows (its filters and its search, every page),
+    streamed as it is read, ending with a line that states how many rows it holds."""
     form = PaymentFilterForm(_query_without(request.GET, "cursor", "q"))
-    if not form.is_valid():
+    search_form = SearchForm({"q": request.GET.get("q", "")})
+    if not form.is_valid() or not search_form.is_valid():
         return payment_list(request)  # the list page with the errors, status 400
     filters = form.filters()
-    payments = selectors.payment_export_rows(user_id=merchant_id(request), filters=filters)
-    # Read the first page now: a database that is down gives the error page, not a cut file.
-    first = list(itertools.islice(payments, 1))
+    query = str(search_form.cleaned_data.get("q") or "")
+    payments = selectors.payment_export_rows(
+        user_id=merchant_id(request), filters=filters, query=query
+    )
+    try:
+        # Read the first page now: a database that is down gives the error page, not a cut
+        # file, and a search the data layer refuses gives the list page with its message.
+        first = list(itertools.islice(payments, 1))
+    except PaymentValidationError:
+        return payment_list(request)
+    rows = _Counted(itertools.chain(first, payments))
     response = StreamingHttpResponse(
-        csv_lines(itertools.chain(first, payments)), content_type="text/csv; charset=utf-8"
+        itertools.chain(csv_lines(rows), _count_line(rows)),
+        content_type="text/csv; charset=utf-8",
     )
     stamp = utc_now().astimezone(merchant_zone())
     response["Content-Disposition"] = f'attachment; filename="{export_filename(stamp)}"'
     response["Cache-Control"] = "no-store"
     # `merchant_required` is typed for HttpResponse; Django serves a streaming one the same way.
     return cast("HttpResponse", response)
+
+
+class _Counted:
+    """Payments passed through, counted, so the export can state its row count at the end (a
+    streamed file cannot know it at the start)."""
+
+    def __init__(self, payments: Iterator[Payment]) -> None:
+        self._payments = payments
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Payment]:
+        for payment in self._payments:
+            self.count += 1
+            yield payment
+
+
+def _count_line(rows: _Counted) -> Iterator[str]:
+    """`# 3 payments`: after the last row, so it is produced once they have all been read."""
+    yield f"# {rows.count} payment{'s' if rows.count != 1 else ''}\r\n"

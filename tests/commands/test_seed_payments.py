@@ -33,3 +33,14 @@ def test_demo_payments_have_links_attempts_and_statistics_that_agree(repo: Dynam
     for p in payments:
         brute[(p.status, p.currency)] = brute.get((p.status, p.currency), 0) + 1
     assert counted == brute
+
+
+def test_demo_payments_are_searchable_by_reference_and_payer(repo: Dynamo) -> None:
+    call_command(
+        "seed_payments", "--user", ALICE, "--count", "10", "--seed", "3", stdout=io.StringIO()
+    )
+    payments = list(dynamo.payment_iter(repo, user_id=ALICE))
+    for payment in payments[:3]:
+        for query in (payment.reference, payment.payer_name or payment.reference):
+            found = dynamo.payment_search(repo, user_id=ALICE, query=query, page_size=100)
+            assert payment.payment_id in [p.payment_id for p in found.items], query

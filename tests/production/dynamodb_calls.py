@@ -39,7 +39,8 @@ _APP_PREFIXES = tuple(
 )
 # What `init_dynamodb` runs (the repository's method; `tables_ensure` after the split into
 # payments/dynamo/), and the test helpers of the data layer that the product never calls.
-_INIT_FUNCTIONS = {"ensure_tables", "tables_ensure"}
+# `search_backfill` (`manage.py index_search`) is run with the same deploy role.
+_INIT_FUNCTIONS = {"ensure_tables", "tables_ensure", "search_backfill"}
 _HARNESS_FUNCTIONS = {"tables_drop"}
 # Where a call's table names are found: the repository (`self`) or the data layer's handle (`db`).
 _HANDLE_NAMES = ("self", "db")
@@ -120,6 +121,11 @@ def _calls_of(
         return [
             ("dynamodb:GetItem", _logical_table(i["Get"]["TableName"], tables))
             for i in params.get("TransactItems", [])
+        ]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [
+            (f"dynamodb:{operation}", _logical_table(name, tables))
+            for name in params.get("RequestItems", {})
         ]
     table = params.get("TableName")
     if not isinstance(table, str):

@@ -22,9 +22,13 @@ S = PaymentStatus
 
 
 def rows(response: HttpResponseBase) -> list[list[str]]:
+    """The header and the rows; the closing count line is checked and left out."""
     assert isinstance(response, StreamingHttpResponse)
     text = b"".join(cast("Iterator[bytes]", response.streaming_content)).decode()
-    return list(csv.reader(io.StringIO(text)))
+    table = list(csv.reader(io.StringIO(text)))
+    n = len(table) - 2
+    assert table[-1] == [f"# {n} payment{'s' if n != 1 else ''}"]
+    return table[:-1]
 
 
 def test_export_streams_exactly_the_filtered_payments(alice: Client, repo: Dynamo) -> None:
@@ -67,3 +71,28 @@ def test_failing_database_shows_the_dependency_page_with_503(
 ) -> None:
     monkeypatch.setattr(dynamo, "payment_iter", database_down)
     assert alice.get("/export.csv").status_code == 503
+
+
+def test_export_of_a_search_has_exactly_its_rows_and_states_their_count(
+    alice: Client, repo: Dynamo
+) -> None:
+    made = make_payments(repo, ALICE, 6, reference="ACME {i}", statuses=(S.PENDING, S.FAILED))
+    make_payments(repo, ALICE, 3, reference="OTHER {i}", statuses=(S.FAILED,))
+    response = alice.get("/export.csv?q=acme&status=failed")
+    assert isinstance(response, StreamingHttpResponse)
+    text = b"".join(cast("Iterator[bytes]", response.streaming_content)).decode()
+    table = list(csv.reader(io.StringIO(text)))
+    expected = [p.payment_id for p in reversed(made) if p.status == S.FAILED]
+    assert [r[0] for r in table[1:-1]] == expected
+    assert table[-1] == ["# 3 payments"]
+
+
+def test_export_of_a_search_that_finds_nothing_says_zero(alice: Client, repo: Dynamo) -> None:
+    make_payments(repo, ALICE, 2)
+    assert rows(alice.get("/export.csv?q=nothing")) == [rows(alice.get("/export.csv"))[0]]
+
+
+def test_export_with_a_search_too_short_shows_the_message(alice: Client, repo: Dynamo) -> None:
+    response = alice.get("/export.csv?q=a")
+    assert response.status_code == 400
+    assert "at least 2" in response.content.decode()

@@ -166,23 +166,52 @@ def test_search_says_which_fields_it_searches_and_has_a_loading_indicator(
     alice: Client, repo: Dynamo
 ) -> None:
     page = html(alice.get("/"))
-    assert "Searches payment id, TrueLayer payment id, payment link id" in page
+    assert "Searches payment id (whole or as shown in the list), TrueLayer payment" in page
+    assert "payer email" in page
     assert 'hx-trigger="input changed delay:300ms, search"' in page
     assert 'hx-indicator="#search-indicator"' in page
 
 
-def test_search_that_ran_out_of_budget_offers_to_search_further_back(
+def test_a_match_far_back_is_on_the_first_page_of_results(alice: Client, repo: Dynamo) -> None:
+    make_payments(repo, ALICE, 1, reference="NEEDLE {i}")
+    make_payments(repo, ALICE, 30, reference="HAY {i}", start=datetime(2026, 2, 1, tzinfo=UTC))
+    page = html(alice.get("/?q=needle"))
+    assert "NEEDLE 0" in page and page.count('class="row-link"') == 1
+    assert "Search further back" not in page and "Load more" not in page
+
+
+def test_search_by_payer_email_and_the_short_id_shown_in_a_row(alice: Client, repo: Dynamo) -> None:
+    payment = dynamo.payment_create(
+        repo,
+        user_id=ALICE,
+        amount="7",
+        currency="GBP",
+        reference="Lunch",
+        payer_name="Zoë Brown",
+        payer_email="zoe@example.com",
+    )
+    make_payments(repo, ALICE, 3)
+    for query in ("zoe@example.com", "brown", payment.payment_id[-6:]):
+        page = html(alice.get("/", {"q": query}))
+        assert page.count('class="row-link"') == 1 and payment.payment_id in page, query
+
+
+def test_search_whose_filters_drop_what_it_reads_offers_to_search_further_back(
     alice: Client, repo: Dynamo, settings: object
 ) -> None:
     settings.PAYMENTS_SEARCH_BUDGET = 3  # type: ignore[attr-defined]
-    make_payments(repo, ALICE, 2, reference="NEEDLE {i}")
-    make_payments(repo, ALICE, 5, reference="HAY {i}", start=datetime(2026, 2, 1, tzinfo=UTC))
-    page = html(alice.get("/?q=needle"))
-    assert "This search stopped after reading 3 payments" in page
+    settings.PAYMENTS_PAGE_SIZE = 2  # type: ignore[attr-defined]
+    make_payments(repo, ALICE, 1, reference="NEEDLE {i}", statuses=(S.FAILED,))
+    make_payments(repo, ALICE, 5, reference="NEEDLE X{i}", start=datetime(2026, 2, 1, tzinfo=UTC))
+    page = html(alice.get("/?q=needle&status=failed"))
+    assert "This search stopped after reading" in page
     assert "Search further back" in page
     link = page.split('hx-get="/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     further = html(alice.get(f"/?{link}", headers={**HTMX, "HX-Target": "load-more"}))
-    assert "NEEDLE 1" in further
+    while "NEEDLE 0" not in further and 'hx-get="/?' in further:
+        link = further.split('hx-get="/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        further = html(alice.get(f"/?{link}", headers={**HTMX, "HX-Target": "load-more"}))
+    assert "NEEDLE 0" in further
 
 
 def test_search_is_narrowed_by_the_filters(alice: Client, repo: Dynamo) -> None:
@@ -214,9 +243,9 @@ def test_rows_of_unfinished_payments_poll_their_status_and_final_ones_do_not(
     assert f"/payments/{settled.payment_id}/status/" not in page
 
 
-def test_export_link_carries_the_current_filters(alice: Client, repo: Dynamo) -> None:
-    page = html(alice.get("/?status=failed&currency=GBP&q=x"))
-    assert 'href="/export.csv?status=failed&amp;currency=GBP"' in page
+def test_export_link_carries_the_current_filters_and_search(alice: Client, repo: Dynamo) -> None:
+    page = html(alice.get("/?status=failed&currency=GBP&q=xy"))
+    assert 'href="/export.csv?status=failed&amp;currency=GBP&amp;q=xy"' in page
 
 
 def test_failing_database_shows_the_dependency_page_with_503(

@@ -1,0 +1,56 @@
+"""`python manage.py index_search`: write the search tokens of payments stored before them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from payments import dynamo
+from payments.errors import RepositoryError
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the search-index entries (reference words, payer, email, short id, amount) of "
+        "every payment in the payments table. New payments get theirs when they are created; "
+        "run this once for payments stored before the search index existed. Idempotent: "
+        "running it again writes the same entries. It reads the whole table (a Scan), so run "
+        "it with the deploy role (InitDynamoDBPolicy), not from the app."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--endpoint-url",
+            default=None,
+            help="DynamoDB endpoint, e.g. http://127.0.0.1:8765 for DynamoDB Local (default: "
+            "DYNAMODB_ENDPOINT_URL; unset means AWS DynamoDB in AWS_REGION).",
+        )
+        parser.add_argument("--table", default=None, help="Payments table (default: settings).")
+        parser.add_argument(
+            "--meta-table", default=None, help="Meta table (default: settings, or <table>Meta)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        overrides: dict[str, Any] = {}
+        if options["endpoint_url"]:
+            overrides["endpoint_url"] = options["endpoint_url"]
+        if options["table"]:
+            overrides["table"] = options["table"]
+            overrides["meta_table"] = options["meta_table"] or f"{options['table']}Meta"
+        if options["meta_table"]:
+            overrides["meta_table"] = options["meta_table"]
+        db = dynamo.dynamo_from_settings(**overrides)
+        self.stdout.write(f"Indexing the payments of {db.table} into {db.meta_table}…")
+        started = time.monotonic()
+        try:
+            report = dynamo.search_backfill(db)
+        except RepositoryError as error:
+            raise CommandError(f"Cannot index payments at {db.endpoint}: {error.message}") from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Indexed {report.payments} payment{'s' if report.payments != 1 else ''} "
+                f"({report.entries} search entries) in {time.monotonic() - started:.1f} s."
+            )
+        )
