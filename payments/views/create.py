@@ -8,7 +8,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
+from accounts.merchant import (
+    AuthenticatedHttpRequest,
+    merchant_id,
+    merchant_required,
+    role_required,
+)
+from accounts.models import Role
 from payments import services
 from payments.errors import DatabaseUnavailable, DuplicateSubmission
 from payments.forms_create import NewPaymentForm
@@ -24,6 +30,7 @@ CREATE_OUTCOME_UNKNOWN = (
 
 @require_http_methods(["GET", "POST"])
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The form; on a valid submit, the payment is stored, its link created, and the merchant
     lands on the payment's page (which says so if the link could not be created). When the
@@ -66,6 +73,7 @@ def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_POST
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_retry_link(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """Create the link again with the same Idempotency-Key (never a second link)."""
     try:
@@ -81,6 +89,7 @@ def payment_retry_link(request: AuthenticatedHttpRequest, payment_id: str) -> Ht
 
 @require_POST
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_refresh(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """Ask TrueLayer about the payment's link and attempts and apply what it says."""
     try:

@@ -11,7 +11,13 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
+from accounts.merchant import (
+    AuthenticatedHttpRequest,
+    merchant_id,
+    merchant_required,
+    role_required,
+)
+from accounts.models import Role
 from accounts.recent import signed_in_recently
 from payments import selectors, services
 from payments.domain import Payment, PaymentValidationError, from_minor_units
@@ -39,6 +45,7 @@ def _payment_or_404(request: AuthenticatedHttpRequest, payment_id: str) -> Payme
 
 @require_http_methods(["GET", "POST"])
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_refund(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """GET: the form. POST without `confirm`: check it and show the confirmation (amount,
     currency, payer). POST with `confirm`: record and send the refund."""
@@ -119,6 +126,7 @@ def payment_refund(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
 
 @require_POST
 @merchant_required
+@role_required(Role.OPERATOR)
 def refund_retry(
     request: AuthenticatedHttpRequest, payment_id: str, refund_id: str
 ) -> HttpResponse:
@@ -159,6 +167,7 @@ def _refused(
 
 @require_POST
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_cancel(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """Ask TrueLayer to cancel a payment the payer has not authorised yet."""
     try:
