@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.merchant import (
     AuthenticatedHttpRequest,
+    identity,
     merchant_id,
     merchant_required,
     role_required,
@@ -50,6 +51,7 @@ def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 payer_email=data["payer_email"],
                 expires_at=data["expires_at"],
                 submission_token=data["submission_token"],
+                actor=identity(request).actor,
             )
         except DuplicateSubmission as duplicate:
             # A double click, or a resubmit after an unanswered write: the first submission
@@ -94,7 +96,7 @@ def payment_refresh(request: AuthenticatedHttpRequest, payment_id: str) -> HttpR
     """Ask TrueLayer about the payment's link and attempts and apply what it says."""
     try:
         refreshed = services.payment_refresh_status(
-            user_id=merchant_id(request), payment_id=payment_id
+            user_id=merchant_id(request), payment_id=payment_id, actor=identity(request).actor
         )
     except services.PaymentNotFound:
         raise Http404("No such payment.") from None

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.merchant import (
     AuthenticatedHttpRequest,
+    identity,
     merchant_id,
     merchant_required,
     role_required,
@@ -93,7 +94,7 @@ def payment_refund(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
             amount=data["amount"],
             reference=data["reference"],
             form_token=data["form_token"],
-            requested_by=request.user.email or request.user.get_username(),
+            requested_by=identity(request).actor,
         )
     except services.PaymentNotFound:
         raise Http404("No payment with that id.") from None
@@ -174,7 +175,7 @@ def payment_cancel(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
         payment = cancel.payment_cancel(
             user_id=merchant_id(request),
             payment_id=payment_id,
-            requested_by=request.user.email or request.user.get_username(),
+            requested_by=identity(request).actor,
         )
     except services.PaymentNotFound:
         raise Http404("No payment with that id.") from None
