@@ -7,7 +7,7 @@ from typing import Any
 from django.test import Client
 
 from accounts.merchant import CURRENT_ACCOUNT_SESSION_KEY
-from accounts.models import MerchantAccount, Membership, Role
+from accounts.models import Membership, MerchantAccount, Role
 from tests.factories import merchant_user
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from accounts.merchant import CURRENT_ACCOUNT_SESSION_KEY
-from accounts.models import MerchantAccount, Membership, Role
+from accounts.models import Membership, MerchantAccount, Role
 from tests.accounts.members_helpers import business, person, work_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.accounts.urls")]
