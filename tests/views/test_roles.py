@@ -25,7 +25,7 @@ SHOP = "acct_shop"
 NEW = {"amount": "12.50", "currency": "GBP", "reference": "INV-9", "submission_token": "c" * 32}
 
 # (method, path, data); `{id}` is the shop's payment. Reads: every role.
-READS = [
+READS: list[tuple[str, str, dict[str, str]]] = [
     ("get", "/", {}),
     ("get", "/?q=INV", {}),
     ("htmx", "/", {}),
@@ -38,7 +38,7 @@ READS = [
     ("get", "/export.csv", {}),
 ]
 # Money actions: operator and owner only.
-ACTIONS = [
+ACTIONS: list[tuple[str, str, dict[str, str]]] = [
     ("get", "/payments/new/", {}),
     ("post", "/payments/new/", NEW),
     ("post", "/payments/{id}/retry-link/", {}),
