@@ -57,4 +57,8 @@ class Auth0PKCE(BaseOAuth2PKCE[Any], Auth0OAuth2[Any]):
         data: dict[str, Any] = super().extra_data(user, uid, response, details, pipeline_kwargs)
         for key in _NOT_STORED:
             data.pop(key, None)
+        # Set on every sign-in (never left from an earlier one): an invitation is accepted
+        # only for the email Auth0 says is verified now.
+        data["email"] = str(details.get("email") or "")
+        data["email_verified"] = details.get("email_verified") is True
         return data

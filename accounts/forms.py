@@ -17,3 +17,49 @@ class DevSignInForm(forms.Form):
         validators=[_MERCHANT_ID],
         widget=forms.TextInput(attrs={"placeholder": "dev|alice", "autocomplete": "off"}),
     )
+
+
+_ROLE_CHOICES = [
+    ("viewer", "Viewer: read, search, statistics, export"),
+    ("operator", "Operator: also create links, refund, cancel, refresh"),
+    ("owner", "Owner: everything, including members"),
+]
+_UNKNOWN_ROLE = "Choose a role: owner, operator or viewer."
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        error_messages={
+            "required": "Enter the email address to invite.",
+            "invalid": "Enter a valid email address, like name@example.com.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        choices=_ROLE_CHOICES,
+        initial="viewer",
+        error_messages={"required": _UNKNOWN_ROLE, "invalid_choice": _UNKNOWN_ROLE},
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[(value, value.capitalize()) for value, _ in _ROLE_CHOICES],
+        error_messages={"required": _UNKNOWN_ROLE, "invalid_choice": _UNKNOWN_ROLE},
+    )
+
+
+class BusinessAccountForm(forms.Form):
+    name = forms.CharField(
+        label="Business name",
+        max_length=100,
+        strip=True,
+        error_messages={
+            "required": "Enter the business's name.",
+            "max_length": "Use at most 100 characters.",
+        },
+    )

@@ -1,11 +1,13 @@
-"""Who the signed-in merchant is, for every view that reads or changes payments.
+"""Which merchant account a request acts for, and with which role.
 
-Payments in DynamoDB are keyed by the merchant's Auth0 `sub` (`UserSocialAuth.uid`, e.g.
-`auth0|65f0c0ffee`), never by Django's integer user id. Views get it from `merchant_id(request)`
-and nowhere else:
+Payments in DynamoDB are keyed by the merchant account's id (for a personal account the
+owner's Auth0 `sub`, e.g. `auth0|65f0c0ffee`; for a business `acct_<ulid>`), never by
+Django's integer user id. Views get it from `merchant_id(request)` and nowhere else, and say
+which role they need with `role_required`:
 
     @require_GET
     @merchant_required
+    @role_required(Role.VIEWER)
     def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         result = selectors.payment_list(user_id=merchant_id(request), ...)
 """
@@ -26,6 +28,9 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 from social_django.models import UserSocialAuth
 
+from accounts.memberships import Identity, identity_from, memberships_of, personal_account_ensure
+from accounts.models import Membership, Role
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django_htmx.middleware import HtmxDetails
@@ -38,7 +43,11 @@ AUTH0_PROVIDER = "auth0"
 # Provider name of the identities made by the development sign-in (DEBUG only).
 DEV_PROVIDER = "dev"
 
-_CACHE_ATTRIBUTE = "_accounts_merchant_id"
+_IDENTITY_ATTRIBUTE = "_accounts_identity"
+_MEMBERSHIP_ATTRIBUTE = "_accounts_membership"
+_MEMBERSHIPS_ATTRIBUTE = "_accounts_memberships"
+# The account this browser session works in (the header switcher); only an id, never a role.
+CURRENT_ACCOUNT_SESSION_KEY = "accounts_current_account"
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -52,41 +61,82 @@ class NotAMerchant(PermissionDenied):
     """The request has no signed-in merchant (anonymous, or a user with no Auth0 identity)."""
 
 
+class RoleTooLow(PermissionDenied):
+    """The current member's role does not allow this action."""
+
+
 def dev_sign_in_enabled() -> bool:
     """Whether the development sign-in may be used now (checked per request, never cached)."""
     return bool(settings.DEBUG and getattr(settings, "DEV_SIGN_IN", False))
 
 
-def merchant_id(request: HttpRequest) -> str:
-    """Return the signed-in merchant's id: their Auth0 `sub`, the `userId` of their payments.
+def identity(request: HttpRequest) -> Identity:
+    """The signed-in person's identity of the active sign-in method (Auth0, or with the
+    development sign-in the `dev` one): their `sub`, name and email.
 
     Raises `NotAMerchant` (a `PermissionDenied`, so a 403 if it escapes a view) when nobody
-    is signed in or the signed-in user has no Auth0 identity (e.g. a `createsuperuser`
-    account). Views decorated with `merchant_required` never see that.
-
-    Only identities of the active sign-in method count: Auth0 ones, or with the development
-    sign-in (DEBUG on, no Auth0 settings) the `dev` ones, so a development identity left in
-    a database means nothing in production.
-    """
-    cached = getattr(request, _CACHE_ATTRIBUTE, None)
-    if isinstance(cached, str):
+    is signed in or the signed-in user has no such identity (e.g. a `createsuperuser`
+    account). A development identity left in a database means nothing in production."""
+    cached = getattr(request, _IDENTITY_ATTRIBUTE, None)
+    if isinstance(cached, Identity):
         return cached
     user = request.user
     if not user.is_authenticated:
         raise NotAMerchant("Sign in to see payments.")
     provider = DEV_PROVIDER if dev_sign_in_enabled() else AUTH0_PROVIDER
-    uids = list(
-        UserSocialAuth.objects.filter(user_id=user.pk, provider=provider).values_list(
-            "uid", flat=True
-        )[:2]
-    )
-    if len(uids) != 1:
+    socials = list(UserSocialAuth.objects.filter(user_id=user.pk, provider=provider)[:2])
+    if len(socials) != 1:
         # Never guess between identities: the sign-in pipeline keeps it to one per user.
-        logger.warning("user %s has %d %s identities; refused", user.pk, len(uids), provider)
+        logger.warning("user %s has %d %s identities; refused", user.pk, len(socials), provider)
         raise NotAMerchant("This account is not a merchant account.")
-    uid = uids[0]
-    setattr(request, _CACHE_ATTRIBUTE, uid)
-    return uid
+    social = socials[0]
+    found = identity_from(user, social.uid, social.extra_data)
+    setattr(request, _IDENTITY_ATTRIBUTE, found)
+    return found
+
+
+def current_membership(request: HttpRequest) -> Membership:
+    """The membership the request acts through: the account chosen in this session (the
+    header switcher), else the person's personal account, else their first one.
+
+    Looked up on every request (never cached in the session), so a removed member loses the
+    account at their next request. The personal account (id = Auth0 `sub`) is made on the
+    first request of a person who has none yet."""
+    cached = getattr(request, _MEMBERSHIP_ATTRIBUTE, None)
+    if isinstance(cached, Membership):
+        return cached
+    person = identity(request)
+    user = cast("User", request.user)
+    memberships = memberships_of(user)
+    if not any(m.account_id == person.sub for m in memberships):
+        personal_account_ensure(user, sub=person.sub, name=person.name)
+        memberships = memberships_of(user)
+    if not memberships:
+        raise NotAMerchant("You are not a member of any merchant account.")
+    chosen = (
+        request.session.get(CURRENT_ACCOUNT_SESSION_KEY) if hasattr(request, "session") else None
+    )
+    membership = next((m for m in memberships if m.account_id == chosen), None)
+    if membership is None:
+        membership = next((m for m in memberships if m.account_id == person.sub), memberships[0])
+    setattr(request, _MEMBERSHIP_ATTRIBUTE, membership)
+    setattr(request, _MEMBERSHIPS_ATTRIBUTE, memberships)
+    return membership
+
+
+def memberships(request: HttpRequest) -> list[Membership]:
+    """Every account the signed-in person belongs to (for the switcher)."""
+    current_membership(request)
+    found: list[Membership] = getattr(request, _MEMBERSHIPS_ATTRIBUTE)
+    return found
+
+
+def merchant_id(request: HttpRequest) -> str:
+    """Return the current merchant account's id: the `userId` partition of its payments.
+
+    For a personal account that is the owner's Auth0 `sub`, so payments made before accounts
+    existed are found where they are. Raises `NotAMerchant` like `identity`."""
+    return current_membership(request).account_id
 
 
 def login_url_for(next_path: str) -> str:
@@ -117,3 +167,34 @@ def merchant_required(
         return view(cast("AuthenticatedHttpRequest", request), *args, **kwargs)
 
     return wrapper
+
+
+def role_required(
+    needed: Role,
+) -> Callable[
+    [Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponse]],
+    Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponse],
+]:
+    """Let through only a member whose role in the current account is `needed` or above
+    (owner ≥ operator ≥ viewer); others get the 403 page and nothing happens. Goes below
+    `merchant_required`."""
+
+    def decorator(
+        view: Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponse],
+    ) -> Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(
+            request: AuthenticatedHttpRequest, /, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponse:
+            membership = current_membership(request)
+            if not membership.can(needed):
+                raise RoleTooLow(
+                    f"Your role in {membership.account.name} ({membership.get_role_display()}) "
+                    f"cannot do this: it needs {needed.label.lower()} or above."
+                )
+            return view(request, *args, **kwargs)
+
+        wrapper.required_role = needed  # type: ignore[attr-defined]  # read by the role tests
+        return wrapper
+
+    return decorator

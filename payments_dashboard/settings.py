@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "social_django.context_processors.backends",
                 "payments_dashboard.context_processors.site",
+                "accounts.context_processors.membership",
             ],
         },
     },
@@ -275,6 +276,8 @@ SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.associate_user",
     "social_core.pipeline.social_auth.load_extra_data",
     "social_core.pipeline.user.user_details",
+    # The person's personal merchant account (id = their `sub`), owner, made once.
+    "accounts.pipeline.personal_account",
 )
 SOCIAL_AUTH_LOGIN_REDIRECT_URL = LOGIN_REDIRECT_URL
 # Failures go to a friendly page; only the error code travels (never a provider's message).

@@ -30,6 +30,7 @@ def payment_timeline_note(
     detail: str,
     source: str,
     require_cancellable: bool = False,
+    actor: str = "",
     now: datetime | None = None,
     metrics: Metrics | None = None,
 ) -> Payment:
@@ -39,7 +40,7 @@ def payment_timeline_note(
     moment = now or utc_now()
     expr = Expr()
     history = expr.name("history")
-    entry = history_entry(StatusChange(payment.status, moment, source, detail))
+    entry = history_entry(StatusChange(payment.status, moment, source, detail, actor))
     update = (
         f"SET {history} = list_append(if_not_exists({history}, {expr.value([])}), "
         f"{expr.value([entry])}), {expr.name('updatedAt')} = "

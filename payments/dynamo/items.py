@@ -49,12 +49,15 @@ def index_keys(status: PaymentStatus, currency: str, created_at: str) -> dict[st
 
 
 def history_entry(change: StatusChange) -> dict[str, str]:
-    return {
+    entry = {
         "status": change.status.value,
         "at": format_timestamp(change.at),
         "source": change.source,
         "detail": change.detail,
     }
+    if change.actor:  # only members' actions have one; others keep their old shape
+        entry["actor"] = change.actor
+    return entry
 
 
 def link_error_item(error: LinkError, at: str) -> dict[str, str]:
@@ -104,6 +107,7 @@ def item_to_payment(item: Mapping[str, Any]) -> Payment:
                 at=parse_timestamp(h["at"]),
                 source=str(h.get("source", "")),
                 detail=str(h.get("detail", "")),
+                actor=str(h.get("actor", "")),
             )
             for h in item.get("history", [])
         ),

@@ -25,7 +25,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,10 +98,12 @@ def payment_observe(
     observation: Observation,
     source: str,
     receipt: EventReceipt | None = None,
+    actor: str = "",
     metrics: Metrics | None = None,
 ) -> Observed:
     """Apply one observation to one payment (see the module docstring). With `receipt`, the
-    event id is recorded in the same transaction and a repeat of it is `"duplicate"`."""
+    event id is recorded in the same transaction and a repeat of it is `"duplicate"`. With
+    `actor` (a member's "Refresh status"), the timeline entries name who asked."""
 
     def cycle() -> Observed:
         raw = get_item(db, metrics, table=db.table, key=key_of(user_id, payment_id))
@@ -110,6 +112,9 @@ def payment_observe(
         item = deserialize(raw)
         payment = item_to_payment(item)
         decision = apply_observation(payment.lifecycle, observation, source=source)
+        if actor:
+            timeline = tuple(replace(e, actor=actor) for e in decision.timeline)
+            decision = replace(decision, timeline=timeline)
         if not decision.changed and receipt is None:
             return Observed(decision.outcome.value, payment)
         now = utc_now()

@@ -78,6 +78,7 @@ def payment_create(
     payer_email: str = "",
     expires_at: datetime | None = None,
     submission_token: str | None = None,
+    actor: str = "",
     now: datetime | None = None,
     metrics: Metrics | None = None,
 ) -> Payment:
@@ -109,7 +110,9 @@ def payment_create(
         "status": status.value,
         "createdAt": created_at,
         "updatedAt": created_at,
-        "history": [history_entry(StatusChange(status=status, at=moment, source="created"))],
+        "history": [
+            history_entry(StatusChange(status=status, at=moment, source="created", actor=actor))
+        ],
         "providerResponses": {},
         **index_keys(status, currency, created_at),
         **lifecycle_to_item(Lifecycle()),

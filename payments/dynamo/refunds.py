@@ -84,8 +84,8 @@ def refund_create(
             payment.status,
             moment,
             REFUND_SOURCE,
-            f"refund of {_major(amount, payment)} requested"
-            + (f" by {refund.requested_by}" if refund.requested_by else ""),
+            f"refund of {_major(amount, payment)} requested",
+            actor=refund.requested_by,
         )
     )
     legacy = not _has_refunds_map(db, payment, metrics)

@@ -26,12 +26,14 @@ from payments.lifecycle.statuses import (
 class StatusChange:
     """One entry of a payment's timeline: the payment's status after it, when, what said so
     (`source`, e.g. "webhook payment_executed", "refresh from TrueLayer", "reconciliation"),
-    and what happened in words (`detail`)."""
+    what happened in words (`detail`), and for a member's action who did it (`actor`, e.g.
+    "Alice <alice@example.com>")."""
 
     status: PaymentStatus
     at: datetime
     source: str
     detail: str = ""
+    actor: str = ""
 
 
 @dataclass(frozen=True)

@@ -60,14 +60,14 @@ def payment_cancel(
         )
     if cancellation_requested(payment):
         return payment
-    who = f" by {requested_by}" if requested_by else ""
     stored = dynamo.payment_timeline_note(
         db,
         payment=payment,
         attempt_id=attempt_id,
         detail=dynamo.CANCEL_REQUESTED,
-        source=REFUND_SOURCE + who,
+        source=REFUND_SOURCE,
         require_cancellable=True,
+        actor=requested_by,
     )
     key = str(uuid.uuid5(_CANCEL_NAMESPACE, f"cancel:{attempt_id}"))
     try:

@@ -36,10 +36,12 @@ def payment_create(
     payer_email: str = "",
     expires_at: datetime | None = None,
     submission_token: str | None = None,
+    actor: str = "",
     db: Dynamo | None = None,
     provider: PaymentLinkProvider | None = None,
 ) -> Payment:
-    """Store a new `pending` payment, then create its TrueLayer payment link.
+    """Store a new `pending` payment, then create its TrueLayer payment link. `actor` (the
+    member who asked, "Alice <alice@example.com>") is named on the timeline's first entry.
 
     The payment is written before TrueLayer is called, so it exists whatever happens next.
     If the link cannot be created, the payment carries the reason (`link_error`) and can be
@@ -63,6 +65,7 @@ def payment_create(
             payer_email=payer_email,
             expires_at=expires_at,
             submission_token=submission_token,
+            actor=actor,
         )
     except DuplicateSubmission as duplicate:
         payment_retry_link(

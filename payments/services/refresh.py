@@ -46,10 +46,12 @@ def payment_refresh_status(
     db: Dynamo | None = None,
     provider: PaymentLinkProvider | None = None,
     source: str = REFRESH_SOURCE,
+    actor: str = "",
 ) -> Refreshed:
     """Ask TrueLayer about a payment's link and attempts and apply what it says. A final
     payment, or one without a link, is returned as it is. Raises `PaymentNotFound`,
-    `TrueLayerError` or `RepositoryError`."""
+    `TrueLayerError` or `RepositoryError`. `actor` (the member who pressed "Refresh status")
+    is named on every timeline entry the refresh writes."""
     db = db or get_dynamo()
     provider = provider or get_provider()
     payment = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
@@ -59,13 +61,18 @@ def payment_refresh_status(
         return Refreshed(payment, ())
     if payment.is_final:
         # The payment will not move, but its refunds may have.
-        return Refreshed(*_refresh_refunds(db, provider, payment, source))
+        return Refreshed(*_refresh_refunds(db, provider, payment, source, actor))
     link = provider.get_payment_link(payment.payment_link_id)
     attempts = provider.list_link_payments(payment.payment_link_id)
     changes: list[str] = []
     for observation in observations_from_api(link, attempts, now=utc_now()):
         observed = dynamo.payment_observe(
-            db, user_id=user_id, payment_id=payment_id, observation=observation, source=source
+            db,
+            user_id=user_id,
+            payment_id=payment_id,
+            observation=observation,
+            source=source,
+            actor=actor,
         )
         if observed.applied and observed.payment is not None:
             changes.append(observed.payment.history[-1].detail)
@@ -82,12 +89,12 @@ def payment_refresh_status(
     current = dynamo.payment_get(db, user_id=user_id, payment_id=payment_id)
     if current is None:
         raise RepositoryError("The payment disappeared while it was being refreshed.")
-    current, refund_changes = _refresh_refunds(db, provider, current, source)
+    current, refund_changes = _refresh_refunds(db, provider, current, source, actor)
     return Refreshed(current, (*changes, *refund_changes))
 
 
 def _refresh_refunds(
-    db: Dynamo, provider: PaymentLinkProvider, payment: Payment, source: str
+    db: Dynamo, provider: PaymentLinkProvider, payment: Payment, source: str, actor: str = ""
 ) -> tuple[Payment, tuple[str, ...]]:
     """Read the refunds of the payment's successful attempt (`GET /v3/payments/{id}/refunds`)
     and apply them: statuses, TrueLayer ids a lost write missed, refunds made elsewhere."""
@@ -104,6 +111,7 @@ def _refresh_refunds(
             payment_id=payment.payment_id,
             observation=observation,
             source=source,
+            actor=actor,
         )
         if observed.payment is not None:
             grew = len(observed.payment.history) > len(current.history)

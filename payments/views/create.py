@@ -8,7 +8,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
+from accounts.merchant import (
+    AuthenticatedHttpRequest,
+    identity,
+    merchant_id,
+    merchant_required,
+    role_required,
+)
+from accounts.models import Role
 from payments import services
 from payments.errors import DatabaseUnavailable, DuplicateSubmission
 from payments.forms_create import NewPaymentForm
@@ -24,6 +31,7 @@ CREATE_OUTCOME_UNKNOWN = (
 
 @require_http_methods(["GET", "POST"])
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The form; on a valid submit, the payment is stored, its link created, and the merchant
     lands on the payment's page (which says so if the link could not be created). When the
@@ -43,6 +51,7 @@ def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 payer_email=data["payer_email"],
                 expires_at=data["expires_at"],
                 submission_token=data["submission_token"],
+                actor=identity(request).actor,
             )
         except DuplicateSubmission as duplicate:
             # A double click, or a resubmit after an unanswered write: the first submission
@@ -66,6 +75,7 @@ def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_POST
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_retry_link(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """Create the link again with the same Idempotency-Key (never a second link)."""
     try:
@@ -81,11 +91,12 @@ def payment_retry_link(request: AuthenticatedHttpRequest, payment_id: str) -> Ht
 
 @require_POST
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_refresh(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """Ask TrueLayer about the payment's link and attempts and apply what it says."""
     try:
         refreshed = services.payment_refresh_status(
-            user_id=merchant_id(request), payment_id=payment_id
+            user_id=merchant_id(request), payment_id=payment_id, actor=identity(request).actor
         )
     except services.PaymentNotFound:
         raise Http404("No such payment.") from None

@@ -20,7 +20,13 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
+from accounts.merchant import (
+    AuthenticatedHttpRequest,
+    merchant_id,
+    merchant_required,
+    role_required,
+)
+from accounts.models import Role
 from payments import charts, selectors
 from payments.domain import (
     SUPPORTED_CURRENCIES,
@@ -92,6 +98,7 @@ def _query_without(params: QueryDict, *names: str) -> QueryDict:
 
 @require_GET
 @merchant_required
+@role_required(Role.VIEWER)
 def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Payments newest first, filtered, or the results of a search among the payments the
     filters match. An HTMX request gets the results (or, for "Load more", only new rows)."""
@@ -169,6 +176,7 @@ def _form_values(params: QueryDict) -> dict[str, Any]:
 
 @require_GET
 @merchant_required
+@role_required(Role.VIEWER)
 def payment_detail(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     payment = _get_payment_or_404(request, payment_id)
     context = {
@@ -182,6 +190,7 @@ def payment_detail(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
 
 @require_GET
 @merchant_required
+@role_required(Role.VIEWER)
 def payment_status(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """The live status of a payment, polled while it is not final. `part=detail` answers the
     detail page's status panel, otherwise a list row's badge. When `shown` (the status the page
@@ -223,6 +232,7 @@ def payment_status(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
 
 @require_GET
 @merchant_required
+@role_required(Role.VIEWER)
 def payment_stats(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Totals for a date range by status and currency, compared with the period before it,
     and a chart of daily amounts. Reads pre-aggregated totals: cost follows the days."""
@@ -272,6 +282,7 @@ def payment_stats(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_GET
 @merchant_required
+@role_required(Role.VIEWER)
 def payment_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A CSV of exactly the payments the list shows (its filters and its search, every page),
     streamed as it is read, ending with a line that states how many rows it holds."""

@@ -11,7 +11,14 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.merchant import AuthenticatedHttpRequest, merchant_id, merchant_required
+from accounts.merchant import (
+    AuthenticatedHttpRequest,
+    identity,
+    merchant_id,
+    merchant_required,
+    role_required,
+)
+from accounts.models import Role
 from accounts.recent import signed_in_recently
 from payments import selectors, services
 from payments.domain import Payment, PaymentValidationError, from_minor_units
@@ -39,6 +46,7 @@ def _payment_or_404(request: AuthenticatedHttpRequest, payment_id: str) -> Payme
 
 @require_http_methods(["GET", "POST"])
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_refund(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """GET: the form. POST without `confirm`: check it and show the confirmation (amount,
     currency, payer). POST with `confirm`: record and send the refund."""
@@ -86,7 +94,7 @@ def payment_refund(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
             amount=data["amount"],
             reference=data["reference"],
             form_token=data["form_token"],
-            requested_by=request.user.email or request.user.get_username(),
+            requested_by=identity(request).actor,
         )
     except services.PaymentNotFound:
         raise Http404("No payment with that id.") from None
@@ -119,6 +127,7 @@ def payment_refund(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
 
 @require_POST
 @merchant_required
+@role_required(Role.OPERATOR)
 def refund_retry(
     request: AuthenticatedHttpRequest, payment_id: str, refund_id: str
 ) -> HttpResponse:
@@ -159,13 +168,14 @@ def _refused(
 
 @require_POST
 @merchant_required
+@role_required(Role.OPERATOR)
 def payment_cancel(request: AuthenticatedHttpRequest, payment_id: str) -> HttpResponse:
     """Ask TrueLayer to cancel a payment the payer has not authorised yet."""
     try:
         payment = cancel.payment_cancel(
             user_id=merchant_id(request),
             payment_id=payment_id,
-            requested_by=request.user.email or request.user.get_username(),
+            requested_by=identity(request).actor,
         )
     except services.PaymentNotFound:
         raise Http404("No payment with that id.") from None

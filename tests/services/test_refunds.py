@@ -89,7 +89,9 @@ def test_a_refund_is_stored_then_sent_signed_with_its_key_then_stores_truelayers
     ).set_body(body.decode()).verify(call.request.headers["Tl-Signature"])
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None and stored.lifecycle.refund_reserved_minor == 750
-    assert "refund of 7.50 GBP requested by alice@example.com" in [h.detail for h in stored.history]
+    # Who asked is the entry's actor (shown "by ..." on the detail page), not part of its words.
+    entry = next(h for h in stored.history if h.detail == "refund of 7.50 GBP requested")
+    assert entry.actor == "alice@example.com"
 
 
 def test_a_double_clicked_refund_makes_one_refund_and_one_call(
