@@ -5,8 +5,8 @@ the data layer; the query logic (search post-filtering, the statistics summary) 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TypedDict
 
@@ -20,8 +20,13 @@ from payments.domain import (
     PaymentStats,
     PaymentStatus,
     Totals,
+    utc_now,
 )
 from payments.dynamo import Dynamo
+
+# "All time" for counts: before any payment this product can have made. The aggregates are read
+# by day, and only days that have payments hold an item, so an early start costs nothing.
+ALL_TIME_START = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,44 @@ def payment_search(
         found.budget_exhausted,
         found.items_read,
     )
+
+
+@dataclass(frozen=True)
+class PaymentCounts:
+    """How many payments the list's filters match and what they add up to (per currency), and
+    per status how many match the other filters (for the status chips)."""
+
+    count: int = 0
+    amounts: list[tuple[str, Decimal]] = field(default_factory=list)
+    by_status: dict[PaymentStatus, int] = field(default_factory=dict)
+
+
+def payment_counts(
+    *,
+    user_id: str,
+    filters: PaymentFilters,
+    db: Dynamo | None = None,
+    now: datetime | None = None,
+) -> PaymentCounts:
+    """Count and totals of the payments the filters (status, currency, created date) match,
+    from the statistics aggregates: the cost follows the days of the range, not the payments.
+    Without a date range it counts all time."""
+    start = filters.date_range.start or ALL_TIME_START
+    # The aggregates are hourly at the edges: end after the current hour to include it.
+    end = filters.date_range.end or (now or utc_now()) + timedelta(hours=1)
+    stats = dynamo.stats_for_range(db or dynamo.get_dynamo(), user_id=user_id, start=start, end=end)
+    count = 0
+    amounts: dict[str, Decimal] = {}
+    by_status: dict[PaymentStatus, int] = {}
+    for (status, currency), totals in stats.totals.items():
+        if filters.currency and currency != filters.currency:
+            continue
+        by_status[status] = by_status.get(status, 0) + totals.count
+        if filters.statuses and status not in filters.statuses:
+            continue
+        count += totals.count
+        amounts[currency] = amounts.get(currency, Decimal(0)) + totals.amount
+    return PaymentCounts(count, sorted(amounts.items()), by_status)
 
 
 def payment_export_rows(

@@ -14,6 +14,7 @@ from payments import formatting, refunds
 from payments.domain import WEBHOOK_LOG_LIMIT, Payment, PaymentStatus, from_minor_units
 from payments.lifecycle import ATTEMPT_LABELS, AttemptStatus, Refund
 from payments.refunds import RefundAmounts
+from payments.selectors import PaymentCounts
 from payments.services import cancel
 
 register = template.Library()
@@ -22,6 +23,18 @@ register = template.Library()
 @register.filter
 def money(payment: Payment) -> str:
     return formatting.format_money(payment.amount, payment.currency)
+
+
+@register.filter
+def thousands(value: int) -> str:
+    """`1,204`: a count with thousands separators."""
+    return f"{value:,}"
+
+
+@register.filter
+def status_count(counts: PaymentCounts, status: PaymentStatus) -> str:
+    """How many payments of `status` the list's other filters match, e.g. `1,204`."""
+    return f"{counts.by_status.get(status, 0):,}"
 
 
 @register.filter
