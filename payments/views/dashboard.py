@@ -314,10 +314,15 @@ def payment_status(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
     }
     if request.GET.get("part") == "detail":
         context["poll_trigger"] = POLL_DETAIL
-        # The status moved: the Details card (TrueLayer id, updated time) moves with it.
+        # The status moved: the Details card (TrueLayer id, updated time) and the link (closed
+        # once final) move with it, and a flash about the state before ("Send the link to the
+        # payer") goes.
+        oob = {**context, "oob": True}
         response = HttpResponse(
             render_to_string("payments/detail.html#status-panel", context, request)
-            + render_to_string("payments/detail.html#facts", {**context, "oob": True}, request)
+            + render_to_string("payments/detail.html#facts", oob, request)
+            + render_to_string("payments/detail.html#link-section", oob, request)
+            + '<div id="messages" aria-live="polite" hx-swap-oob="true"></div>'
         )
     else:
         response = render(request, "payments/_live_status.html", context)
