@@ -74,6 +74,15 @@
     if (elt.tagName === "FORM" && elt.elements.length === 0) { event.preventDefault(); }
   });
 
+  // Back/Forward on a page htmx does not snapshot (hx-history="false") asks the server for the
+  // page of that URL. Pressed twice quickly, an earlier answer could land last and show rows and
+  // controls of a URL no longer shown: only the latest of these requests may answer.
+  var historyRequest = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (historyRequest && historyRequest !== event.detail.xhr) { historyRequest.abort(); }
+    historyRequest = event.detail.xhr;
+  });
+
   // On a phone the list's filters fold behind their summary (without JavaScript they stay open).
   var phone = window.matchMedia ? window.matchMedia("(max-width: 720px)") : null;
   function foldFilters() {
