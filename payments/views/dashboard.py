@@ -226,7 +226,7 @@ def _filter_summary(filters: PaymentFilters, query: str) -> str:
         parts.append(filters.date_range.label)
     if query:
         parts.append(f"“{query}”")
-    return ", ".join(parts) if parts else "none"
+    return ", ".join(parts) if parts else "all payments"
 
 
 @require_GET
