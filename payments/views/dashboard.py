@@ -51,7 +51,7 @@ POLL_LIST = "every 5s"
 POLL_DETAIL = "every 3s"
 # "Load more" names how many pages are shown (`pages=3`), so Back and reload show them again.
 MAX_PAGES = 20
-# Rows one live request asks about (one GetItem each): more than 20 pages ever hold unfinished.
+# Rows one live request asks about (one GetItem each): 20 pages of 25; ids beyond are ignored.
 MAX_LIVE_ROWS = 500
 SEARCHED_FIELDS = (
     "payment id, TrueLayer payment id, payment link id (exact), reference (contains) "
