@@ -4,11 +4,12 @@ badges and failure reasons in words. Presentation only; nothing here reads or wr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_timedelta
 from babel.numbers import format_currency
 from django.conf import settings
 
@@ -141,3 +142,44 @@ def failure_stage_text(stage: str) -> str:
     if not stage:
         return ""
     return FAILURE_STAGES.get(stage, f"at stage “{stage}”")
+
+
+def format_time_left(delta: timedelta) -> str:
+    """`3h`, `25m`, `2d`: how long until something happens, rounded the way a person says it."""
+    return str(format_timedelta(delta, format="narrow", locale=LOCALE))
+
+
+# Timeline sources as stored (payments/services: "TrueLayer webhook (<event type>)", the
+# refresh and reconciliation sources, "created", "merchant action ..."), in words.
+_SOURCE_WORDS: Mapping[str, str] = {
+    "created": "Created in the dashboard",
+    "Refresh status (asked TrueLayer)": "Refresh from TrueLayer",
+    "Reconciliation (corrected from TrueLayer)": "Reconciliation (corrected from TrueLayer)",
+}
+_WEBHOOK_PREFIX = "TrueLayer webhook ("
+# TrueLayer's webhook event types (payments v3, links, refunds) as a merchant would say them.
+EVENT_WORDS: Mapping[str, str] = {
+    "payment_link_payment_created": "the payer started paying",
+    "payment_link_disabled": "link closed",
+    "payment_authorized": "payment authorised",
+    "payment_executed": "payment executed",
+    "payment_settled": "payment settled",
+    "payment_failed": "payment failed",
+    "payment_creditable": "money safe to credit",
+    "payment_settlement_stalled": "settlement stalled",
+    "payment_reversed": "payment reversed",
+    "payment_cancellation_failed": "cancellation failed",
+    "refund_executed": "refund executed",
+    "refund_failed": "refund failed",
+}
+
+
+def timeline_source(source: str) -> str:
+    """Where a timeline entry came from, in words: `TrueLayer: payment settled`, `Refresh from
+    TrueLayer`. An unknown source is shown as it came (first letter capitalised)."""
+    if source in _SOURCE_WORDS:
+        return _SOURCE_WORDS[source]
+    if source.startswith(_WEBHOOK_PREFIX) and source.endswith(")"):
+        event_type = source[len(_WEBHOOK_PREFIX) : -1]
+        return f"TrueLayer: {EVENT_WORDS.get(event_type, event_type.replace('_', ' '))}"
+    return source[:1].upper() + source[1:]

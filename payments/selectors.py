@@ -97,6 +97,46 @@ def payment_search(
     )
 
 
+@dataclass(frozen=True)
+class PaymentCounts:
+    """How many payments the list's filters match and what they add up to (per currency), and
+    per status how many match the other filters (for the status chips)."""
+
+    count: int = 0
+    amounts: list[tuple[str, Decimal]] = field(default_factory=list)
+    by_status: dict[PaymentStatus, int] = field(default_factory=dict)
+
+
+def payment_counts(
+    *,
+    user_id: str,
+    filters: PaymentFilters,
+    db: Dynamo | None = None,
+) -> PaymentCounts:
+    """Count and totals of the payments the filters (status, currency, created date) match,
+    from the statistics aggregates: the cost follows the days of the range, not the payments.
+    Without a date range it counts all time."""
+    # No start: since the first payment; no end: up to now (month items, days at the edges).
+    stats = dynamo.stats_for_range(
+        db or dynamo.get_dynamo(),
+        user_id=user_id,
+        start=filters.date_range.start,
+        end=filters.date_range.end,
+    )
+    count = 0
+    amounts: dict[str, Decimal] = {}
+    by_status: dict[PaymentStatus, int] = {}
+    for (status, currency), totals in stats.totals.items():
+        if filters.currency and currency != filters.currency:
+            continue
+        by_status[status] = by_status.get(status, 0) + totals.count
+        if filters.statuses and status not in filters.statuses:
+            continue
+        count += totals.count
+        amounts[currency] = amounts.get(currency, Decimal(0)) + totals.amount
+    return PaymentCounts(count, sorted(amounts.items()), by_status)
+
+
 def payment_export_rows(
     *, user_id: str, filters: PaymentFilters, query: str = "", db: Dynamo | None = None
 ) -> Iterator[Payment]:

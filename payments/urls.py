@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern] = [
     path("webhooks/truelayer", webhooks.truelayer_webhook),
     # The dashboard (list is the home page).
     path("", dashboard.payment_list, name="list"),
+    path("live/", dashboard.payment_list_live, name="live"),
     path("stats/", dashboard.payment_stats, name="stats"),
     path("export.csv", dashboard.payment_export, name="export"),
     path("payments/<str:payment_id>/", dashboard.payment_detail, name="detail"),

@@ -69,3 +69,27 @@ def test_unknown_failure_reason_is_kept_as_it_came() -> None:
 def test_short_id_keeps_the_distinguishing_tail() -> None:
     assert formatting.short_id("01KDWT9H40PVR7M4FP9ZABRDQK") == "01KD…ABRDQK"
     assert formatting.short_id("short") == "short"
+
+
+def test_timeline_sources_are_in_words_for_every_source_the_services_write() -> None:
+    from payments.dynamo.refunds import REFUND_SOURCE
+    from payments.formatting import timeline_source
+    from payments.services.refresh import RECONCILIATION_SOURCE, REFRESH_SOURCE
+    from payments.services.webhooks import WEBHOOK_SOURCE
+
+    assert timeline_source(f"{WEBHOOK_SOURCE} (payment_settled)") == "TrueLayer: payment settled"
+    assert timeline_source(f"{WEBHOOK_SOURCE} (payment_link_disabled)") == "TrueLayer: link closed"
+    assert timeline_source(f"{WEBHOOK_SOURCE} (some_new_event)") == "TrueLayer: some new event"
+    assert timeline_source(REFRESH_SOURCE) == "Refresh from TrueLayer"
+    assert timeline_source(RECONCILIATION_SOURCE) == "Reconciliation (corrected from TrueLayer)"
+    assert timeline_source("created") == "Created in the dashboard"
+    assert timeline_source(f"{REFUND_SOURCE} by alice") == "Merchant action by alice"
+
+
+def test_time_left_reads_like_a_person_says_it() -> None:
+    from datetime import timedelta
+
+    from payments.formatting import format_time_left
+
+    assert format_time_left(timedelta(hours=3, minutes=1)) == "3h"
+    assert format_time_left(timedelta(minutes=25)) == "25m"

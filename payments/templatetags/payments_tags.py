@@ -11,10 +11,19 @@ import segno
 from django import template
 
 from payments import formatting, refunds
-from payments.domain import WEBHOOK_LOG_LIMIT, Payment, PaymentStatus, from_minor_units
+from payments.domain import (
+    SUCCESSFUL_STATUSES,
+    WEBHOOK_LOG_LIMIT,
+    Payment,
+    PaymentStatus,
+    from_minor_units,
+    utc_now,
+)
 from payments.lifecycle import ATTEMPT_LABELS, AttemptStatus, Refund
 from payments.refunds import RefundAmounts
+from payments.selectors import PaymentCounts
 from payments.services import cancel
+from payments.truelayer.provider import DEFAULT_LINK_LIFETIME
 
 register = template.Library()
 
@@ -22,6 +31,44 @@ register = template.Library()
 @register.filter
 def money(payment: Payment) -> str:
     return formatting.format_money(payment.amount, payment.currency)
+
+
+@register.filter
+def timeline_source(source: str) -> str:
+    return formatting.timeline_source(source)
+
+
+@register.filter
+def link_expires_at(payment: Payment) -> datetime:
+    """When the payment's link expires: the chosen time, else TrueLayer's default lifetime."""
+    return payment.expires_at or payment.created_at + DEFAULT_LINK_LIFETIME
+
+
+@register.filter
+def time_left(moment: datetime) -> str:
+    """`3h` from now until `moment`; empty once it has passed."""
+    left = moment - utc_now()
+    return formatting.format_time_left(left) if left.total_seconds() > 0 else ""
+
+
+@register.filter
+def link_closed_reason(payment: Payment) -> str:
+    """Why a final payment's link is closed, in one word: paid, failed, expired, reversed."""
+    if payment.status in SUCCESSFUL_STATUSES:
+        return "paid"
+    return payment.status.label.lower()
+
+
+@register.filter
+def thousands(value: int) -> str:
+    """`1,204`: a count with thousands separators."""
+    return f"{value:,}"
+
+
+@register.filter
+def status_count(counts: PaymentCounts, status: PaymentStatus) -> str:
+    """How many payments of `status` the list's other filters match, e.g. `1,204`."""
+    return f"{counts.by_status.get(status, 0):,}"
 
 
 @register.filter

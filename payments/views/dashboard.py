@@ -9,8 +9,9 @@ the signed-in merchant; another merchant's payment simply is not found (404).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from django.conf import settings
@@ -50,8 +51,14 @@ from payments.forms import (
     page_size,
 )
 
-POLL_ROW = "every 5s"
+# One poller per page: the list asks for all its unfinished rows at once, the detail page for
+# its payment; app.js holds both back while the tab is hidden or nothing can change.
+POLL_LIST = "every 5s"
 POLL_DETAIL = "every 3s"
+# "Load more" names how many pages are shown (`pages=3`), so Back and reload show them again.
+MAX_PAGES = 20
+# Rows one live request asks about (one GetItem each): 20 pages of 25; ids beyond are ignored.
+MAX_LIVE_ROWS = 500
 SEARCHED_FIELDS = (
     "payment id (whole or as shown in the list), TrueLayer payment or link id, words of the "
     "reference or payer name and their beginnings, payer email (whole, alice@ or @example.com) "
@@ -96,12 +103,26 @@ def _query_without(params: QueryDict, *names: str) -> QueryDict:
     return copy
 
 
+def _whole_number(raw: str, limit: int = 100_000) -> int:
+    """A non-negative whole number from the URL, at most `limit`; anything else is 0."""
+    return min(int(raw), limit) if raw.isdigit() else 0
+
+
+def _pages(params: QueryDict) -> int:
+    """How many pages of the list the URL names (`pages`), 1 to MAX_PAGES; anything else is 1."""
+    return max(1, _whole_number(params.get("pages", ""), MAX_PAGES))
+
+
 @require_GET
 @merchant_required
 @role_required(Role.VIEWER)
 def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Payments newest first, filtered, or the results of a search among the payments the
-    filters match. An HTMX request gets the results (or, for "Load more", only new rows)."""
+    """Payments newest first, filtered, or the results of a search (filters then narrow what the
+    search found). An HTMX request gets the results (or, for "Load more", only new rows).
+
+    `pages=N` without a cursor shows the first N pages at once: "Load more" puts it in the URL,
+    so Back from a payment or a reload shows the same rows again. With a cursor it is the number
+    of the page being loaded."""
     form = PaymentFilterForm(request.GET)
     search_form = SearchForm({"q": request.GET.get("q", ""), "cursor": request.GET.get("cursor")})
     errors: list[str] = []
@@ -111,39 +132,60 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         errors += form_errors(search_form)
     query = str(search_form.cleaned_data.get("q") or "") if not search_form.errors else ""
     result = selectors.PaymentListResult([])
+    counts: selectors.PaymentCounts | None = None
     filters = form.filters() if not form.errors else PaymentFilters()
+    pages = _pages(request.GET)
+    # The first request names all the pages it shows; a "Load more" request one more page.
+    shown_pages = 1 if filters.cursor else pages
     if not errors:
         user_id = merchant_id(request)
         try:
             if query:
-                result = selectors.payment_search(
-                    user_id=user_id,
-                    query=query,
-                    filters=filters,
-                    page_size=page_size(),
-                    budget=settings.PAYMENTS_SEARCH_BUDGET,
-                )
+
+                def read(f: PaymentFilters) -> selectors.PaymentListResult:
+                    return selectors.payment_search(
+                        user_id=user_id,
+                        query=query,
+                        filters=f,
+                        page_size=page_size(),
+                        budget=settings.PAYMENTS_SEARCH_BUDGET,
+                    )
+
             else:
-                result = selectors.payment_list(
-                    user_id=user_id, filters=filters, page_size=page_size()
-                )
+
+                def read(f: PaymentFilters) -> selectors.PaymentListResult:
+                    return selectors.payment_list(user_id=user_id, filters=f, page_size=page_size())
+
+                counts = selectors.payment_counts(user_id=user_id, filters=filters)
+            result = _read_pages(read, filters, shown_pages)
         except InvalidCursor as error:
             errors.append(error.message)
         except PaymentValidationError as error:
             errors.append(error.message)
-    more_params = _query_without(request.GET, "cursor")
+    base_params = _query_without(request.GET, "cursor", "pages", "shown")
+    more_params = base_params.copy()
+    restore_params = base_params.copy()
+    # Rows shown before this answer's first one (a "Load more" request says how many).
+    offset = _whole_number(request.GET.get("shown", "")) if filters.cursor else 0
     if result.next_cursor:
+        more_params["pages"] = str(pages + 1)
+        more_params["shown"] = str(offset + len(result.payments))
         more_params["cursor"] = result.next_cursor
+        restore_params["pages"] = str(pages + 1)
     context = {
         "filters": filters,
         "values": _form_values(request.GET),
         "errors": errors,
         "query": query,
         "result": result,
+        "counts": counts,
+        "shown_from": 1 if result.payments else 0,
+        "shown_to": offset + len(result.payments),
         "is_more": bool(filters.cursor),
         "more_query": more_params.urlencode() if result.next_cursor else "",
-        "export_query": _query_without(request.GET, "cursor").urlencode(),
-        "first_page_query": _query_without(request.GET, "cursor").urlencode(),
+        "restore_query": restore_params.urlencode(),
+        "export_query": _query_without(request.GET, "cursor", "pages", "shown").urlencode(),
+        "first_page_query": base_params.urlencode(),
         "filtered": filters.active or bool(query),
         "status_choices": list(PaymentStatus),
         "range_choices": RANGE_CHOICES,
@@ -151,12 +193,79 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "zone_name": merchant_zone_name(),
         "searched_fields": SEARCHED_FIELDS,
         "search_budget": settings.PAYMENTS_SEARCH_BUDGET,
-        "poll_trigger": POLL_ROW,
+        "poll_trigger": POLL_LIST,
+        "filter_summary": _filter_summary(filters, query),
+        # Out-of-band parts (counts, summary) only in fragments: the full page has them in place.
+        "fragment": bool(request.htmx and not request.htmx.history_restore_request),
     }
     partial = "rows" if request.htmx.target == "load-more" else "results"
     return _render(
         request, "payments/list.html", context, partial=partial, status=400 if errors else 200
     )
+
+
+def _read_pages(
+    read: Callable[[PaymentFilters], selectors.PaymentListResult],
+    filters: PaymentFilters,
+    pages: int,
+) -> selectors.PaymentListResult:
+    """`pages` pages read one after the other (each one page's work), as one result."""
+    payments: list[Payment] = []
+    searched = 0
+    result = selectors.PaymentListResult([])
+    for _ in range(pages):
+        result = read(filters)
+        payments += result.payments
+        searched += result.searched
+        if not result.next_cursor:
+            break
+        filters = dataclasses.replace(filters, cursor=result.next_cursor)
+    return selectors.PaymentListResult(
+        payments, result.next_cursor, result.budget_exhausted, searched
+    )
+
+
+def _filter_summary(filters: PaymentFilters, query: str) -> str:
+    """What is active, in a few words, for the collapsed filters on a phone."""
+    parts = [s.label for s in filters.statuses]
+    if filters.currency:
+        parts.append(filters.currency)
+    if filters.date_range.is_set:
+        parts.append(filters.date_range.label)
+    if query:
+        parts.append(f"“{query}”")
+    return ", ".join(parts) if parts else "all payments"
+
+
+@require_GET
+@merchant_required
+def payment_list_live(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The list's one live-update request: `v=<payment id>:<version>` for every row on the page
+    that can still change. Answers the rows whose payment moved, each swapped into place out of
+    band (`hx-swap-oob`), or 204 when none did."""
+    shown: dict[str, str] = {}
+    for value in request.GET.getlist("v")[:MAX_LIVE_ROWS]:
+        payment_id, _, version = value.partition(":")
+        if payment_id:
+            shown[payment_id] = version
+    user_id = merchant_id(request)
+    changed = []
+    for payment_id, version in shown.items():
+        payment = selectors.payment_get_for_merchant(user_id=user_id, payment_id=payment_id)
+        # Another merchant's id or a deleted payment is simply not answered.
+        if payment is not None and version != f"v{payment.version}":
+            changed.append(payment)
+    if not changed:
+        response = HttpResponse(status=204)
+    else:
+        response = HttpResponse(
+            "".join(
+                render_to_string("payments/_live_status.html", {"payment": p, "oob": True}, request)
+                for p in changed
+            )
+        )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _form_values(params: QueryDict) -> dict[str, Any]:
@@ -215,13 +324,17 @@ def payment_status(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
     }
     if request.GET.get("part") == "detail":
         context["poll_trigger"] = POLL_DETAIL
-        # The status moved: the Details card (TrueLayer id, updated time) moves with it.
+        # The status moved: the Details card (TrueLayer id, updated time) and the link (closed
+        # once final) move with it, and a flash about the state before ("Send the link to the
+        # payer") goes.
+        oob = {**context, "oob": True}
         response = HttpResponse(
             render_to_string("payments/detail.html#status-panel", context, request)
-            + render_to_string("payments/detail.html#facts", {**context, "oob": True}, request)
+            + render_to_string("payments/detail.html#facts", oob, request)
+            + render_to_string("payments/detail.html#link-section", oob, request)
+            + '<div id="messages" aria-live="polite" hx-swap-oob="true"></div>'
         )
     else:
-        context["poll_trigger"] = POLL_ROW
         response = render(request, "payments/_live_status.html", context)
     response["Cache-Control"] = "no-store"
     return response

@@ -76,4 +76,42 @@
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("input[readonly]")) { event.target.select(); }
   });
+
+  // Live updates: one poller per page ([data-live-poll]). Hold its request back while the tab
+  // is hidden, and on the list while no row on the page can still change (no `v` input left).
+  // (htmx's `every 5s [filter]` would need eval, which the Content-Security-Policy forbids.)
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live-poll")) { return; }
+    if (document.visibilityState !== "visible") { event.preventDefault(); return; }
+    if (elt.tagName === "FORM" && elt.elements.length === 0) { event.preventDefault(); }
+  });
+
+  // Back/Forward on a page htmx does not snapshot (hx-history="false") asks the server for the
+  // page of that URL. Pressed twice quickly, an earlier answer could land last and show rows and
+  // controls of a URL no longer shown: only the latest of these requests may answer.
+  var historyRequest = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (historyRequest && historyRequest !== event.detail.xhr) { historyRequest.abort(); }
+    historyRequest = event.detail.xhr;
+  });
+
+  // On a phone the list's filters fold behind their summary (without JavaScript they stay open).
+  var phone = window.matchMedia ? window.matchMedia("(max-width: 720px)") : null;
+  function foldFilters() {
+    if (!phone || !phone.matches) { return; }
+    var toggles = document.querySelectorAll("details[data-fold-on-phone]");
+    for (var i = 0; i < toggles.length; i++) { toggles[i].open = false; }
+  }
+  foldFilters();
+  // Grown from a phone to a wide screen: the summary is hidden there, so open them again.
+  if (phone && phone.addEventListener) {
+    phone.addEventListener("change", function (event) {
+      if (event.matches) { return; }
+      var toggles = document.querySelectorAll("details[data-fold-on-phone]");
+      for (var i = 0; i < toggles.length; i++) { toggles[i].open = true; }
+    });
+  }
+  // Back/Forward may bring the page back from the server: fold it again.
+  document.addEventListener("htmx:historyRestore", foldFilters);
 })();

@@ -233,14 +233,17 @@ def test_nothing_matching_the_filters_offers_to_clear_them(alice: Client, repo: 
     assert "Clear filters" in page
 
 
-def test_rows_of_unfinished_payments_poll_their_status_and_final_ones_do_not(
+def test_one_poller_asks_for_the_unfinished_rows_and_final_ones_are_left_out(
     alice: Client, repo: Dynamo
 ) -> None:
     pending, settled = make_payments(repo, ALICE, 2, statuses=(S.PENDING, S.SETTLED))
     page = html(alice.get("/"))
-    # It asks with the version it shows: any change (status, attempt, badge) answers anew.
-    assert f'hx-get="/payments/{pending.payment_id}/status/?shown=v{pending.version}"' in page
-    assert f"/payments/{settled.payment_id}/status/" not in page
+    # One live request for the whole page (not one per row), naming each unfinished row with
+    # the version it shows: any change (status, attempt, badge) answers anew.
+    assert page.count("data-live-poll") == 1 and 'hx-get="/live/"' in page
+    assert f'name="v" value="{pending.payment_id}:v{pending.version}"' in page
+    assert f"{settled.payment_id}:v" not in page
+    assert f"/payments/{pending.payment_id}/status/" not in page
 
 
 def test_export_link_carries_the_current_filters_and_search(alice: Client, repo: Dynamo) -> None:
