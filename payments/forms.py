@@ -26,7 +26,8 @@ from payments.domain import (
     parse_currency,
     parse_status,
 )
-from payments.formatting import merchant_zone
+from payments.export import known_zones
+from payments.formatting import merchant_zone, merchant_zone_name
 
 RANGE_CHOICES: tuple[tuple[str, str], ...] = (
     ("today", "Today"),
@@ -171,6 +172,8 @@ class PaymentFilterForm(DateRangeForm):
     status = StatusListField(required=False)
     currency = forms.CharField(required=False)
     cursor = forms.CharField(required=False)
+    # The export's time zone (the list itself shows times in the merchant's zone).
+    tz = forms.CharField(required=False)
 
     def __init__(self, data: QueryDict | None = None, **kwargs: Any) -> None:
         if data is not None:
@@ -194,6 +197,17 @@ class PaymentFilterForm(DateRangeForm):
         if len(value) > MAX_CURSOR_LENGTH:
             raise ValidationError("That page link is not valid. Start again from the first page.")
         return value or None
+
+    def clean_tz(self) -> str:
+        value = str(self.cleaned_data.get("tz") or "").strip()
+        if not value:
+            return merchant_zone_name()
+        if value not in known_zones():
+            raise ValidationError(
+                f"Unknown time zone {value[:64]!r}. Choose one from the list, or an IANA name "
+                "such as Europe/London."
+            )
+        return value
 
     def filters(self) -> PaymentFilters:
         """The typed filters (call after `is_valid()` returned True)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
@@ -32,7 +33,7 @@ from payments.domain import (
     utc_now,
 )
 from payments.errors import InvalidCursor
-from payments.export import csv_lines, export_filename
+from payments.export import csv_lines, export_filename, zone_choices
 from payments.formatting import merchant_zone, merchant_zone_name
 from payments.forms import (
     RANGE_CHOICES,
@@ -134,6 +135,13 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "is_more": bool(filters.cursor),
         "more_query": more_params.urlencode() if result.next_cursor else "",
         "export_query": _query_without(request.GET, "cursor", "q").urlencode(),
+        # The export control is a form (it has a time-zone select): the filters ride along.
+        "export_params": [
+            (name, value)
+            for name, values in _query_without(request.GET, "cursor", "q", "tz").lists()
+            for value in values
+        ],
+        "export_zones": zone_choices(merchant_zone_name()),
         "first_page_query": _query_without(request.GET, "cursor").urlencode(),
         "filtered": filters.active or bool(query),
         "status_choices": list(PaymentStatus),
@@ -159,6 +167,7 @@ def _form_values(params: QueryDict) -> dict[str, Any]:
         "start": params.get("start", ""),
         "end": params.get("end", ""),
         "currency": params.get("currency", ""),
+        "tz": params.get("tz", ""),
     }
 
 
@@ -275,13 +284,15 @@ def payment_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return payment_list(request)  # the list page with the errors, status 400
     filters = form.filters()
+    zone_name: str = form.cleaned_data["tz"]
     payments = selectors.payment_export_rows(user_id=merchant_id(request), filters=filters)
     # Read the first page now: a database that is down gives the error page, not a cut file.
     first = list(itertools.islice(payments, 1))
     response = StreamingHttpResponse(
-        csv_lines(itertools.chain(first, payments)), content_type="text/csv; charset=utf-8"
+        csv_lines(itertools.chain(first, payments), zone_name=zone_name),
+        content_type="text/csv; charset=utf-8",
     )
-    stamp = utc_now().astimezone(merchant_zone())
+    stamp = utc_now().astimezone(ZoneInfo(zone_name))
     response["Content-Disposition"] = f'attachment; filename="{export_filename(stamp)}"'
     response["Cache-Control"] = "no-store"
     # `merchant_required` is typed for HttpResponse; Django serves a streaming one the same way.
