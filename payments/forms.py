@@ -27,7 +27,7 @@ from payments.domain import (
     parse_status,
 )
 from payments.export import known_zones
-from payments.formatting import merchant_zone, merchant_zone_name
+from payments.formatting import merchant_zone, merchant_zone_name, search_amount
 
 RANGE_CHOICES: tuple[tuple[str, str], ...] = (
     ("today", "Today"),
@@ -52,7 +52,6 @@ MAX_SEARCH_DIGITS = 38
 _AMOUNT_LIKE_RE = re.compile(
     r"^([£€]\s*[\d.,]*\s*(GBP|EUR)?|[\d.,]+\s*(GBP|EUR)|\d+\.\d{3,})$", re.IGNORECASE
 )
-_AMOUNT_RE = re.compile(r"^[£€]?\s*\d+(\.\d{1,2})?\s*(GBP|EUR)?$", re.IGNORECASE)
 
 
 def today() -> date:
@@ -232,16 +231,15 @@ class SearchForm(forms.Form):
 
     def clean_q(self) -> str:
         value = str(self.cleaned_data.get("q") or "").strip()
-        if sum(c.isdigit() for c in value) > MAX_SEARCH_DIGITS and _AMOUNT_RE.match(
-            value.replace(",", "")
-        ):
+        amount = search_amount(value)
+        if sum(c.isdigit() for c in value) > MAX_SEARCH_DIGITS and amount is not None:
             raise ValidationError(
                 "That number is longer than any amount or reference. Check it and search again."
             )
-        if _AMOUNT_LIKE_RE.match(value) and not _AMOUNT_RE.match(value.replace(",", "")):
+        if _AMOUNT_LIKE_RE.match(value) and amount is None:
             raise ValidationError(
-                f"{value!r} is not an amount we can search for. Write it like 12.50 "
-                "(at most two decimals)."
+                f"{value!r} is not an amount we can search for. Write it like 12.50, £12.50 "
+                "or £1,250.00 (at most two decimals)."
             )
         return value
 

@@ -44,6 +44,23 @@ def test_valid_submit_creates_the_payment_and_lands_on_its_page(
 
 
 @pytest.mark.parametrize(
+    ("typed", "stored"), [("£12.50", "12.50"), ("£1,250.00", "1250.00"), ("1,250 GBP", "1250.00")]
+)
+def test_an_amount_written_as_the_dashboard_shows_it_is_accepted(
+    alice: Client,
+    repo: Dynamo,
+    truelayer: responses.RequestsMock,
+    typed: str,
+    stored: str,
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created())
+    response = alice.post(reverse("payments:new"), {**VALID, "amount": typed})
+    assert response.status_code == 302
+    (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
+    assert str(payment.amount) == stored
+
+
+@pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("amount", "0", "greater than zero"),
@@ -52,6 +69,8 @@ def test_valid_submit_creates_the_payment_and_lands_on_its_page(
         ("amount", "abc", "is not an amount"),
         ("amount", "10000.01", "The most one payment link can ask for"),
         ("amount", "12,50", "is not an amount"),
+        ("amount", "£12,50", "is not an amount"),
+        ("amount", "€12.50", "That amount is in EUR, but the currency is GBP."),
         ("reference", "INV(1)", "Use only letters"),
         ("reference", "A" * 19, "at most 18 characters"),
         ("reference", "", "required"),
