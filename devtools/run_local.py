@@ -21,6 +21,7 @@ from types import FrameType
 
 from devtools import dynamodb_local
 from devtools.dynamodb_local import DynamoDBLocalError, LocalServer
+from payments_dashboard.env import load_env_file
 
 REPO_ROOT = dynamodb_local.REPO_ROOT
 SETUP_STEPS = (
@@ -36,23 +37,6 @@ class Stop(Exception):
 
 def say(message: str) -> None:
     print(f"make run: {message}", flush=True)
-
-
-def load_dotenv(path: Path) -> None:
-    """Reads KEY=VALUE lines from ``path`` into the environment without overriding it."""
-    if not path.exists():
-        return
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        value = value.strip()
-        if not value:
-            continue  # an empty value means "use the default", as if it were not there
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        os.environ.setdefault(key.strip(), value)
 
 
 def app_environment(endpoint_url: str) -> dict[str, str]:
@@ -221,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, on_signal)
 
     os.chdir(REPO_ROOT)
-    load_dotenv(REPO_ROOT / ".env")
+    load_env_file(REPO_ROOT / ".env")
     data_dir = Path(os.environ.get("DATA_DIR") or REPO_ROOT / ".data").resolve()
     os.environ["DATA_DIR"] = str(data_dir)
     db_path = data_dir / "dynamodb"
