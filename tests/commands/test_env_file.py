@@ -44,9 +44,9 @@ def test_a_missing_file_is_no_error(tmp_path: Path) -> None:
 
 
 def test_every_entry_point_uses_the_same_loader() -> None:
-    assert run_local.load_env_file is env.load_env_file
-    assert wsgi.load_env_file is env.load_env_file
-    assert asgi.load_env_file is env.load_env_file
+    assert vars(run_local)["load_env_file"] is env.load_env_file
+    assert vars(wsgi)["load_env_file"] is env.load_env_file
+    assert vars(asgi)["load_env_file"] is env.load_env_file
     assert "load_env_file()" in (ROOT / "manage.py").read_text()
 
 
