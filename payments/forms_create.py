@@ -34,6 +34,19 @@ MIN_LINK_LIFETIME = timedelta(minutes=15)
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
+class ReferenceField(forms.CharField):
+    """A bank reference: the browser stops at 18 characters (`maxlength`) and the page shows a
+    live count of what is left (templates/forms/_field.html, app.js)."""
+
+    show_counter = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", REFERENCE_MAX_LENGTH)
+        too_long = f"Banks accept at most {REFERENCE_MAX_LENGTH} characters in a reference."
+        kwargs.setdefault("error_messages", {"max_length": too_long})
+        super().__init__(**kwargs)
+
+
 def new_submission_token() -> str:
     return uuid.uuid4().hex
 
@@ -45,8 +58,7 @@ class NewPaymentForm(forms.Form):
         help_text="In pounds or euros, e.g. 12.50 or £1,250.00.",
     )
     currency = forms.ChoiceField(choices=[(c, c) for c in SUPPORTED_CURRENCIES], initial="GBP")
-    reference = forms.CharField(
-        max_length=64,
+    reference = ReferenceField(
         help_text=(
             f"Shown on the payer's bank statement: up to {REFERENCE_MAX_LENGTH} letters, digits, "
             "spaces and - . / &"

@@ -12,6 +12,7 @@ from django import forms
 
 from payments.domain import REFERENCE_MAX_LENGTH, Payment
 from payments.formatting import UNREADABLE_AMOUNT, amount_currency_problem, read_amount
+from payments.forms_create import ReferenceField
 from payments.refunds import refund_amounts
 
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -27,8 +28,7 @@ class RefundForm(forms.Form):
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    reference = forms.CharField(
-        max_length=64,
+    reference = ReferenceField(
         help_text=(
             f"Shown on the payer's bank statement: up to {REFERENCE_MAX_LENGTH} letters, digits, "
             "spaces and - . / &"

@@ -27,6 +27,7 @@ from payments.errors import DatabaseUnavailable
 from payments.lifecycle import AttemptSeen, AttemptStatus, RefundSeen, RefundStatus
 from tests.factories import ALICE, BOB, sign_in
 from tests.truelayer.fakes import API, problem
+from tests.views.test_create import assert_described_by_its_error
 from tests.webhooks.helpers import payment_with_link
 
 REFUNDS_URL = f"{API}/v3/payments/tl-pay-1/refunds"
@@ -143,14 +144,16 @@ def test_bad_amounts_are_shown_next_to_the_amount(
         )
         assert response.status_code == 400
         page = response.content.decode()
-        assert 'id="id_amount-error"' in page and message in page
+        assert 'id="id_amount_error"' in page and message in page
+        assert_described_by_its_error(page, "amount")
     assert [c for c in truelayer.calls if c.request.url == REFUNDS_URL] == []
 
 
 def test_a_bad_reference_is_shown_next_to_the_reference(alice: Client, repo: Dynamo) -> None:
     payment = paid(repo)
     page = submit(alice, payment, "1.00", reference="refund (x)")
-    assert 'id="id_reference-error"' in page and "Use only letters" in page
+    assert 'id="id_reference_error"' in page and "Use only letters" in page
+    assert_described_by_its_error(page, "reference")
 
 
 def test_a_payment_not_yet_paid_says_why_and_offers_no_form(alice: Client, repo: Dynamo) -> None:
