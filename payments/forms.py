@@ -54,6 +54,23 @@ _AMOUNT_LIKE_RE = re.compile(
 )
 
 
+# Days are typed as the page shows them ("3 Mar 2025"), or as 03/03/2025 (UK order) or in ISO
+# form (2025-03-03: older bookmarks and links).
+DAY_INPUT_FORMATS = ["%d %b %Y", "%d %B %Y", "%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"]
+
+
+def display_day(raw: str) -> str:
+    """A day as the page writes dates ("3 Mar 2025") when `raw` is one, else `raw` as typed."""
+    text = " ".join((raw or "").split())
+    for pattern in DAY_INPUT_FORMATS:
+        try:
+            day = datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        return f"{day.day} {day:%b %Y}"
+    return raw or ""
+
+
 def today() -> date:
     return datetime.now(merchant_zone()).date()
 
@@ -101,13 +118,13 @@ class DateRangeForm(forms.Form):
     range = forms.CharField(required=False)
     start = forms.DateField(
         required=False,
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": "Enter the start date as YYYY-MM-DD, e.g. 2025-03-01."},
+        input_formats=DAY_INPUT_FORMATS,
+        error_messages={"invalid": "Enter the start date like 1 Mar 2025 (day, month, year)."},
     )
     end = forms.DateField(
         required=False,
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": "Enter the end date as YYYY-MM-DD, e.g. 2025-03-31."},
+        input_formats=DAY_INPUT_FORMATS,
+        error_messages={"invalid": "Enter the end date like 31 Mar 2025 (day, month, year)."},
     )
 
     default_range = ""

@@ -40,6 +40,7 @@ from payments.forms import (
     PaymentFilterForm,
     SearchForm,
     StatsForm,
+    display_day,
     form_errors,
     page_size,
 )
@@ -164,8 +165,8 @@ def _form_values(params: QueryDict) -> dict[str, Any]:
         "q": params.get("q", ""),
         "status": params.getlist("status"),
         "range": params.get("range", ""),
-        "start": params.get("start", ""),
-        "end": params.get("end", ""),
+        "start": display_day(params.get("start", "")),
+        "end": display_day(params.get("end", "")),
         "currency": params.get("currency", ""),
         "tz": params.get("tz", ""),
     }
