@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 CHROMIUM := /usr/bin/chromium
+# bash for `set -o pipefail` (progress lines are filtered through grep without hiding a failure).
+SHELL := /bin/bash
 
 .PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-reconcile seed
 
@@ -12,9 +14,12 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+	@test -x $(PY) || { echo "setup: creating the virtualenv in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "setup: installing $$(cat requirements.txt requirements-dev.txt | grep -cvE '^[[:space:]]*(#|-r|$$)') pinned Python packages into $(VENV) (a few minutes the first time) ..."
+	@set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt \
+		| grep --line-buffered -E '^(Collecting|Successfully installed)' | sed -u 's/^/setup: /'
+	@echo "setup: Python packages ready."
+	@touch $@
 
 ## run: DynamoDB Local (persistent, port 8765) + migrations + the app on http://127.0.0.1:8000
 run: setup
