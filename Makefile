@@ -47,7 +47,12 @@ PYTEST_WORKERS ?= 2
 pytest: setup
 	$(VENV)/bin/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS))
 
-## browser-deps: Debian's chromium for the browser tests (installed when we are root)
+## browser-deps: Debian's chromium for the browser tests (installed when we are root), and
+## npm's axe-core (package.json) for the accessibility test
+browser-deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	@echo "browser-deps: installing axe-core from npm (package-lock.json) ..."
+	npm ci --no-audit --no-fund --loglevel=error
 browser-deps:
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -75,9 +80,11 @@ bench: setup
 bench-reconcile: setup
 	PYTHONPATH=. $(PY) scripts/bench_reconcile.py
 
-## seed: sample payments for MERCHANT in the database of a running `make run` (other terminal)
+## seed: COUNT sample payments (default 60) for MERCHANT in the database of a running `make run`
+## (other terminal), made through the simulator as real ones are, dated over the past weeks
 MERCHANT ?= dev|alice
+COUNT ?= 60
 seed: setup
 	DJANGO_DEBUG=1 DYNAMODB_ENDPOINT_URL=$${DYNAMODB_ENDPOINT_URL:-http://127.0.0.1:8765} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
-	$(PY) manage.py seed_payments --user '$(MERCHANT)'
+	$(PY) manage.py seed_payments --user '$(MERCHANT)' --count '$(COUNT)'

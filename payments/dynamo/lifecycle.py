@@ -99,9 +99,12 @@ def payment_observe(
     source: str,
     receipt: EventReceipt | None = None,
     metrics: Metrics | None = None,
+    now: datetime | None = None,
 ) -> Observed:
     """Apply one observation to one payment (see the module docstring). With `receipt`, the
-    event id is recorded in the same transaction and a repeat of it is `"duplicate"`."""
+    event id is recorded in the same transaction and a repeat of it is `"duplicate"`. `now`
+    is the write's `updatedAt` (default: now; demo data dated in the past passes its own)."""
+    written_at = now
 
     def cycle() -> Observed:
         raw = get_item(db, metrics, table=db.table, key=key_of(user_id, payment_id))
@@ -112,7 +115,7 @@ def payment_observe(
         decision = apply_observation(payment.lifecycle, observation, source=source)
         if not decision.changed and receipt is None:
             return Observed(decision.outcome.value, payment)
-        now = utc_now()
+        now = written_at or utc_now()
         new_attempts = tuple(a for a, was, _to in decision.moves if was is None)
         update, written = _payment_update(db, item, payment, decision, receipt, now)
         actions = [update]

@@ -38,8 +38,10 @@ def payment_create(
     submission_token: str | None = None,
     db: Dynamo | None = None,
     provider: PaymentLinkProvider | None = None,
+    now: datetime | None = None,
 ) -> Payment:
-    """Store a new `pending` payment, then create its TrueLayer payment link.
+    """Store a new `pending` payment, then create its TrueLayer payment link. `now` (the
+    creation time; default: now) lets demo data be dated in the past (`seed_payments`).
 
     The payment is written before TrueLayer is called, so it exists whatever happens next.
     If the link cannot be created, the payment carries the reason (`link_error`) and can be
@@ -63,6 +65,7 @@ def payment_create(
             payer_email=payer_email,
             expires_at=expires_at,
             submission_token=submission_token,
+            now=now,
         )
     except DuplicateSubmission as duplicate:
         payment_retry_link(
