@@ -64,9 +64,9 @@ def test_every_timeline_is_in_order_in_the_past_and_agrees_with_link_and_times(
             assert p.lifecycle.link.disabled_reason == "fulfilled"
         if p.status is PaymentStatus.EXPIRED:
             assert p.lifecycle.link.disabled_at == p.expires_at
-        if p.status not in FINAL_STATUSES:
-            # Still open: its link has not expired yet.
-            assert p.expires_at > now, p.payment_id
+        if not p.lifecycle.link.closed:
+            # Nobody has paid yet and the link is still open: it has not expired yet.
+            assert p.status not in FINAL_STATUSES and p.expires_at > now, p.payment_id
 
 
 def test_it_refuses_to_make_real_truelayer_links(repo: Dynamo) -> None:

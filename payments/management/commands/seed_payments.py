@@ -11,10 +11,8 @@ an hour ago can still be open).
 
 from __future__ import annotations
 
-import os
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
 
 from payments import dynamo, services
 from payments.domain import Payment, utc_now
@@ -46,7 +43,6 @@ _STORIES: list[tuple[AttemptStatus | str, ...]] = [
     (_A.AUTHORIZATION_REQUIRED, _A.FAILED, _A.AUTHORIZATION_REQUIRED, _A.EXECUTED, "fulfilled"),
     (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZING, _A.FAILED, "expired"),
 ]
-WORKERS = int(os.environ.get("SEED_WORKERS", "4"))
 _FAILURES = ["authorization_failed", "provider_rejected", "user_canceled_at_provider", "expired"]
 _PAYERS = [
     ("Amelia Hughes", "amelia.hughes@example.com"),
@@ -103,25 +99,16 @@ class Command(BaseCommand):
         now = utc_now()
         user_id = options["user"]
         count = options["count"]
-        # Every random choice is drawn here, in order, so `--seed` repeats the same data
-        # whatever order the workers finish in.
+        # Every random choice is drawn first, in order, so `--seed` repeats the same data.
         plans = [_plan(rng, i, now, options["days"]) for i in range(count)]
         started = time.monotonic()
-        done = 0
-        # Each payment is a dozen small requests that wait on the database: a few threads
-        # keep it busy (1,000 payments in seconds rather than minutes).
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            futures = [pool.submit(_make, db, user_id, plan, now) for plan in plans]
-            try:
-                for future in as_completed(futures):
-                    future.result()
-                    done += 1
-                    if done % 200 == 0 and done < count:
-                        self.stdout.write(f"  {done} of {count} ...")
-            except RepositoryError as error:
-                for future in futures:
-                    future.cancel()
-                raise CommandError(error.message) from None
+        try:
+            for done, plan in enumerate(plans, start=1):
+                _make(db, user_id, plan, now)
+                if done % 200 == 0 and done < count:
+                    self.stdout.write(f"  {done} of {count} ...")
+        except RepositoryError as error:
+            raise CommandError(error.message) from None
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
@@ -156,31 +143,28 @@ def _plan(rng: random.Random, number: int, now: datetime, days: int) -> _Plan:
 
 
 def _make(db: dynamo.Dynamo, user_id: str, plan: _Plan, now: datetime) -> None:
-    """Create one payment through the service, then apply its story (in a worker thread)."""
-    try:
-        payment = services.payment_create(
+    """Create one payment through the service, then apply its story."""
+    payment = services.payment_create(
+        user_id=user_id,
+        amount=plan.amount,
+        currency=plan.currency,
+        reference=plan.reference,
+        payer_name=plan.payer[0],
+        payer_email=plan.payer[1],
+        # TrueLayer's default, stated so the payment page shows when it closes.
+        expires_at=plan.created + DEFAULT_LINK_LIFETIME,
+        db=db,
+        now=plan.created,
+    )
+    for step in _story(random.Random(plan.rng_seed), payment, now):
+        dynamo.payment_observe(
+            db,
             user_id=user_id,
-            amount=plan.amount,
-            currency=plan.currency,
-            reference=plan.reference,
-            payer_name=plan.payer[0],
-            payer_email=plan.payer[1],
-            # TrueLayer's default, stated so the payment page shows when it closes.
-            expires_at=plan.created + DEFAULT_LINK_LIFETIME,
-            db=db,
-            now=plan.created,
+            payment_id=payment.payment_id,
+            observation=step.observation,
+            source=f"{WEBHOOK_SOURCE} ({step.event})",
+            now=step.at,
         )
-        for step in _story(random.Random(plan.rng_seed), payment, now):
-            dynamo.payment_observe(
-                db,
-                user_id=user_id,
-                payment_id=payment.payment_id,
-                observation=step.observation,
-                source=f"{WEBHOOK_SOURCE} ({step.event})",
-                now=step.at,
-            )
-    finally:
-        close_old_connections()  # the simulator's link was written through this thread's one
 
 
 def _story(rng: random.Random, payment: Payment, now: datetime) -> list[_Step]:
@@ -220,7 +204,27 @@ def _story(rng: random.Random, payment: Payment, now: datetime) -> list[_Step]:
                 provider_id="ob-sandbox-natwest",
             )
             event = _EVENTS[step]
-        if at > now or at > expires and step != "expired":
-            break  # has not happened yet (or the link closed first)
+        if at > expires and step != "expired":
+            # The link closed first: an attempt still under way fails as TrueLayer's do.
+            if expires <= now:
+                steps += _expiry(attempt_id, steps, expires)
+            break
+        if at > now:
+            break  # has not happened yet
         steps.append(_Step(at, seen, event))
     return steps
+
+
+def _expiry(attempt_id: str, steps: list[_Step], at: datetime) -> list[_Step]:
+    """The link expiring at `at` (and the attempt under way, if any, failing with it)."""
+    closing: list[_Step] = []
+    last = steps[-1].observation if steps else None
+    if isinstance(last, AttemptSeen) and last.status not in (_A.FAILED, _A.EXECUTED, _A.SETTLED):
+        failed = AttemptSeen(
+            attempt_id, _A.FAILED, at, failure_stage=last.status.value, failure_reason="expired"
+        )
+        closing.append(_Step(at, failed, _EVENTS[_A.FAILED]))
+    if isinstance(last, LinkDisabled):
+        return closing  # already closed (fulfilled)
+    closing.append(_Step(at, LinkDisabled("expired", at), "payment_link_disabled"))
+    return closing
