@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 CHROMIUM := /usr/bin/chromium
+# bash for `set -o pipefail` (progress lines are filtered through grep without hiding a failure).
+SHELL := /bin/bash
 
 .PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-hot-merchant bench-reconcile seed
 
@@ -12,9 +14,12 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+	@test -x $(PY) || { echo "setup: creating the virtualenv in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "setup: installing $$(cat requirements.txt requirements-dev.txt | grep -cvE '^[[:space:]]*(#|-r|$$)') pinned Python packages into $(VENV) (a few minutes the first time) ..."
+	@set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt \
+		| grep --line-buffered -E '^(Collecting|Successfully installed)' | sed -u 's/^/setup: /'
+	@echo "setup: Python packages ready."
+	@touch $@
 
 ## run: DynamoDB Local (persistent, port 8765) + migrations + the app on http://127.0.0.1:8000
 run: setup
@@ -42,7 +47,12 @@ PYTEST_WORKERS ?= 2
 pytest: setup
 	$(VENV)/bin/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS))
 
-## browser-deps: Debian's chromium for the browser tests (installed when we are root)
+## browser-deps: Debian's chromium for the browser tests (installed when we are root), and
+## npm's axe-core (package.json) for the accessibility test
+browser-deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	@echo "browser-deps: installing axe-core from npm (package-lock.json) ..."
+	npm ci --no-audit --no-fund --loglevel=error
 browser-deps:
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -74,9 +84,11 @@ bench-hot-merchant: setup
 bench-reconcile: setup
 	PYTHONPATH=. $(PY) scripts/bench_reconcile.py
 
-## seed: sample payments for MERCHANT in the database of a running `make run` (other terminal)
+## seed: COUNT sample payments (default 60) for MERCHANT in the database of a running `make run`
+## (other terminal), made through the simulator as real ones are, dated over the past weeks
 MERCHANT ?= dev|alice
+COUNT ?= 60
 seed: setup
 	DJANGO_DEBUG=1 DYNAMODB_ENDPOINT_URL=$${DYNAMODB_ENDPOINT_URL:-http://127.0.0.1:8765} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
-	$(PY) manage.py seed_payments --user '$(MERCHANT)'
+	$(PY) manage.py seed_payments --user '$(MERCHANT)' --count '$(COUNT)'

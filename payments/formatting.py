@@ -3,9 +3,11 @@ badges and failure reasons in words. Presentation only; nothing here reads or wr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -35,6 +37,75 @@ def merchant_zone_name() -> str:
 def format_money(amount: Decimal, currency: str) -> str:
     """`£1,234.50`: the currency's symbol and decimals, from Babel's locale data."""
     return str(format_currency(amount, currency, locale=LOCALE))
+
+
+# What `format_money` writes, and what people type: an optional sign (£, €) or code before or
+# after, digits with optional thousands commas ("1,250"), and optional decimals. "12,50" is not
+# read as 1250: a comma is only a thousands separator, in groups of three.
+_AMOUNT_TEXT_RE = re.compile(
+    r"^(?P<minus>-)?\s*(?P<sign>[£€])?\s*(?P<code1>GBP|EUR)?\s*"
+    r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"\s*(?P<code2>GBP|EUR)?$",
+    re.IGNORECASE | re.ASCII,
+)
+_SIGNS = {"£": "GBP", "€": "EUR"}
+
+
+@dataclass(frozen=True)
+class AmountText:
+    """An amount read from text, and the currency the text named (by sign or code), if any."""
+
+    amount: Decimal
+    currency: str | None
+
+
+def amount_currency_problem(read: AmountText, currency: str) -> str:
+    """A message when the text named another currency than the one the amount is in, else ""."""
+    if read.currency and read.currency != currency:
+        return f"That amount is in {read.currency}, but the currency is {currency}."
+    return ""
+
+
+UNREADABLE_AMOUNT = "Write the amount like 12.50, £12.50 or 1,250.00."
+
+
+def read_amount(text: str) -> AmountText | None:
+    """The amount in "12.50", "£12.50", "£1,250.00", "12.50 GBP" or "€3"; None for text that is
+    not an amount (or names two different currencies). One reader for the create form, the
+    refund form and search. Decimal places and limits are the caller's rules
+    (`domain.parse_amount`), so that it can say what is wrong."""
+    match = _AMOUNT_TEXT_RE.match((text or "").strip())
+    if not match:
+        return None
+    named = {
+        code
+        for code in (
+            _SIGNS.get(match["sign"] or ""),
+            (match["code1"] or "").upper(),
+            (match["code2"] or "").upper(),
+        )
+        if code
+    }
+    if len(named) > 1:
+        return None
+    try:
+        amount = Decimal(match["number"].replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
+        return None
+    # A minus is read (not refused) so that the caller can say "greater than zero".
+    return AmountText(-amount if match["minus"] else amount, named.pop() if named else None)
+
+
+def search_amount(text: str) -> Decimal | None:
+    """The amount a search text names, if it is one a payment can have (positive, at most
+    two decimals): "£12.50", "12.50", "£1,250.00"."""
+    read = read_amount(text)
+    if read is None or read.amount <= 0:
+        return None
+    exponent = read.amount.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -2:
+        return None
+    return read.amount
 
 
 def local_time(moment: datetime) -> datetime:

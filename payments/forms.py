@@ -26,7 +26,8 @@ from payments.domain import (
     parse_currency,
     parse_status,
 )
-from payments.formatting import merchant_zone
+from payments.export import known_zones
+from payments.formatting import merchant_zone, merchant_zone_name, search_amount
 
 RANGE_CHOICES: tuple[tuple[str, str], ...] = (
     ("today", "Today"),
@@ -51,7 +52,23 @@ MAX_SEARCH_DIGITS = 38
 _AMOUNT_LIKE_RE = re.compile(
     r"^([£€]\s*[\d.,]*\s*(GBP|EUR)?|[\d.,]+\s*(GBP|EUR)|\d+\.\d{3,})$", re.IGNORECASE
 )
-_AMOUNT_RE = re.compile(r"^[£€]?\s*\d+(\.\d{1,2})?\s*(GBP|EUR)?$", re.IGNORECASE)
+
+
+# Days are typed as the page shows them ("3 Mar 2025"), or as 03/03/2025 (UK order) or in ISO
+# form (2025-03-03: older bookmarks and links).
+DAY_INPUT_FORMATS = ["%d %b %Y", "%d %B %Y", "%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"]
+
+
+def display_day(raw: str) -> str:
+    """A day as the page writes dates ("3 Mar 2025") when `raw` is one, else `raw` as typed."""
+    text = " ".join((raw or "").split())
+    for pattern in DAY_INPUT_FORMATS:
+        try:
+            day = datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        return f"{day.day} {day:%b %Y}"
+    return raw or ""
 
 
 def today() -> date:
@@ -101,13 +118,13 @@ class DateRangeForm(forms.Form):
     range = forms.CharField(required=False)
     start = forms.DateField(
         required=False,
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": "Enter the start date as YYYY-MM-DD, e.g. 2025-03-01."},
+        input_formats=DAY_INPUT_FORMATS,
+        error_messages={"invalid": "Enter the start date like 1 Mar 2025 (day, month, year)."},
     )
     end = forms.DateField(
         required=False,
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": "Enter the end date as YYYY-MM-DD, e.g. 2025-03-31."},
+        input_formats=DAY_INPUT_FORMATS,
+        error_messages={"invalid": "Enter the end date like 31 Mar 2025 (day, month, year)."},
     )
 
     default_range = ""
@@ -171,6 +188,8 @@ class PaymentFilterForm(DateRangeForm):
     status = StatusListField(required=False)
     currency = forms.CharField(required=False)
     cursor = forms.CharField(required=False)
+    # The export's time zone (the list itself shows times in the merchant's zone).
+    tz = forms.CharField(required=False)
 
     def __init__(self, data: QueryDict | None = None, **kwargs: Any) -> None:
         if data is not None:
@@ -195,6 +214,17 @@ class PaymentFilterForm(DateRangeForm):
             raise ValidationError("That page link is not valid. Start again from the first page.")
         return value or None
 
+    def clean_tz(self) -> str:
+        value = str(self.cleaned_data.get("tz") or "").strip()
+        if not value:
+            return merchant_zone_name()
+        if value not in known_zones():
+            raise ValidationError(
+                f"Unknown time zone {value[:64]!r}. Choose one from the list, or an IANA name "
+                "such as Europe/London."
+            )
+        return value
+
     def filters(self) -> PaymentFilters:
         """The typed filters (call after `is_valid()` returned True)."""
         data = self.cleaned_data
@@ -218,16 +248,15 @@ class SearchForm(forms.Form):
 
     def clean_q(self) -> str:
         value = str(self.cleaned_data.get("q") or "").strip()
-        if sum(c.isdigit() for c in value) > MAX_SEARCH_DIGITS and _AMOUNT_RE.match(
-            value.replace(",", "")
-        ):
+        amount = search_amount(value)
+        if sum(c.isdigit() for c in value) > MAX_SEARCH_DIGITS and amount is not None:
             raise ValidationError(
                 "That number is longer than any amount or reference. Check it and search again."
             )
-        if _AMOUNT_LIKE_RE.match(value) and not _AMOUNT_RE.match(value.replace(",", "")):
+        if _AMOUNT_LIKE_RE.match(value) and amount is None:
             raise ValidationError(
-                f"{value!r} is not an amount we can search for. Write it like 12.50 "
-                "(at most two decimals)."
+                f"{value!r} is not an amount we can search for. Write it like 12.50, £12.50 "
+                "or £1,250.00 (at most two decimals)."
             )
         return value
 

@@ -21,12 +21,30 @@ from payments.domain import (
     parse_reference,
     utc_now,
 )
-from payments.formatting import format_money, merchant_zone
+from payments.formatting import (
+    UNREADABLE_AMOUNT,
+    amount_currency_problem,
+    format_money,
+    merchant_zone,
+    read_amount,
+)
 
 # A link must stay open long enough for someone to pay it.
 MIN_LINK_LIFETIME = timedelta(minutes=15)
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-_THOUSANDS_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+class ReferenceField(forms.CharField):
+    """A bank reference: the browser stops at 18 characters (`maxlength`) and the page shows a
+    live count of what is left (templates/forms/_field.html, app.js)."""
+
+    show_counter = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", REFERENCE_MAX_LENGTH)
+        too_long = f"Banks accept at most {REFERENCE_MAX_LENGTH} characters in a reference."
+        kwargs.setdefault("error_messages", {"max_length": too_long})
+        super().__init__(**kwargs)
 
 
 def new_submission_token() -> str:
@@ -37,11 +55,10 @@ class NewPaymentForm(forms.Form):
     amount = forms.CharField(
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-        help_text="In pounds or euros, e.g. 12.50.",
+        help_text="In pounds or euros, e.g. 12.50 or £1,250.00.",
     )
     currency = forms.ChoiceField(choices=[(c, c) for c in SUPPORTED_CURRENCIES], initial="GBP")
-    reference = forms.CharField(
-        max_length=64,
+    reference = ReferenceField(
         help_text=(
             f"Shown on the payer's bank statement: up to {REFERENCE_MAX_LENGTH} letters, digits, "
             "spaces and - . / &"
@@ -100,11 +117,16 @@ class NewPaymentForm(forms.Form):
         currency = cleaned.get("currency")
         if "amount" in self.errors or not currency:
             return cleaned
+        read = read_amount(str(raw))
+        if read is None:
+            shown = str(raw).strip()[:20]
+            self.add_error("amount", f"{shown!r} is not an amount. {UNREADABLE_AMOUNT}")
+            return cleaned
+        if problem := amount_currency_problem(read, currency):
+            self.add_error("amount", problem)
+            return cleaned
         try:
-            text = str(raw).strip()
-            if _THOUSANDS_RE.match(text):  # 1,250.00; never read "12,50" as 1250
-                text = text.replace(",", "")
-            amount = parse_amount(text, currency)
+            amount = parse_amount(read.amount, currency)
         except PaymentValidationError as error:
             self.add_error("amount", error.message)
             return cleaned

@@ -11,6 +11,8 @@ from typing import Any
 from django import forms
 
 from payments.domain import REFERENCE_MAX_LENGTH, Payment
+from payments.formatting import UNREADABLE_AMOUNT, amount_currency_problem, read_amount
+from payments.forms_create import ReferenceField
 from payments.refunds import refund_amounts
 
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -26,8 +28,7 @@ class RefundForm(forms.Form):
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    reference = forms.CharField(
-        max_length=64,
+    reference = ReferenceField(
         help_text=(
             f"Shown on the payer's bank statement: up to {REFERENCE_MAX_LENGTH} letters, digits, "
             "spaces and - . / &"
@@ -37,6 +38,7 @@ class RefundForm(forms.Form):
 
     def __init__(self, *args: Any, payment: Payment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.currency = payment.currency
         amounts = refund_amounts(payment)
         self.fields[
             "amount"
@@ -47,7 +49,13 @@ class RefundForm(forms.Form):
             self.initial.setdefault("form_token", uuid.uuid4().hex)
 
     def clean_amount(self) -> str:
-        return str(self.cleaned_data["amount"]).strip().replace(",", "")
+        raw = str(self.cleaned_data["amount"]).strip()
+        read = read_amount(raw)
+        if read is None:
+            raise forms.ValidationError(f"{raw[:20]!r} is not an amount. {UNREADABLE_AMOUNT}")
+        if problem := amount_currency_problem(read, self.currency):
+            raise forms.ValidationError(problem)
+        return str(read.amount)
 
     def clean_form_token(self) -> str:
         token = str(self.cleaned_data.get("form_token") or "")

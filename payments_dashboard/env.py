@@ -1,11 +1,29 @@
-"""Small typed readers for settings that come from the environment."""
+"""Small typed readers for settings that come from the environment, and the one `.env` loader
+every entry point calls (manage.py, wsgi, asgi, `make run`)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def load_env_file(path: Path | None = None) -> None:
+    """Puts the variables of `.env` into the environment (parsed by python-dotenv). The file is
+    `path`, else `$ENV_FILE`, else `.env` at the repository root; a missing file is no error.
+    A variable already set wins, so the shell and docker compose can override the file; an
+    empty value means "use the default", as if the line were not there (`.env.example` lists
+    every setting, many of them empty)."""
+    chosen = path or Path(os.environ.get("ENV_FILE") or REPO_ROOT / ".env")
+    for key, value in dotenv_values(chosen).items():
+        if value:
+            os.environ.setdefault(key, value)
 
 
 def env_str(name: str, default: str = "") -> str:

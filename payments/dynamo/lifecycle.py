@@ -100,10 +100,13 @@ def payment_observe(
     receipt: EventReceipt | None = None,
     actor: str = "",
     metrics: Metrics | None = None,
+    now: datetime | None = None,
 ) -> Observed:
     """Apply one observation to one payment (see the module docstring). With `receipt`, the
     event id is recorded in the same transaction and a repeat of it is `"duplicate"`. With
-    `actor` (a member's "Refresh status"), the timeline entries name who asked."""
+    `actor` (a member's "Refresh status"), the timeline entries name who asked. `now` is the
+    write's `updatedAt` (default: now; demo data dated in the past passes its own)."""
+    written_at = now
 
     def cycle() -> Observed:
         raw = get_item(db, metrics, table=db.table, key=key_of(user_id, payment_id))
@@ -117,7 +120,7 @@ def payment_observe(
             decision = replace(decision, timeline=timeline)
         if not decision.changed and receipt is None:
             return Observed(decision.outcome.value, payment)
-        now = utc_now()
+        now = written_at or utc_now()
         new_attempts = tuple(a for a, was, _to in decision.moves if was is None)
         update, written = _payment_update(db, item, payment, decision, receipt, now)
         actions = [update]

@@ -39,9 +39,12 @@ def payment_create(
     actor: str = "",
     db: Dynamo | None = None,
     provider: PaymentLinkProvider | None = None,
+    now: datetime | None = None,
 ) -> Payment:
     """Store a new `pending` payment, then create its TrueLayer payment link. `actor` (the
     member who asked, "Alice <alice@example.com>") is named on the timeline's first entry.
+    `now` (the creation time; default: now) lets demo data be dated in the past
+    (`seed_payments`).
 
     The payment is written before TrueLayer is called, so it exists whatever happens next.
     If the link cannot be created, the payment carries the reason (`link_error`) and can be
@@ -66,6 +69,7 @@ def payment_create(
             expires_at=expires_at,
             submission_token=submission_token,
             actor=actor,
+            now=now,
         )
     except DuplicateSubmission as duplicate:
         payment_retry_link(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -69,8 +68,8 @@ def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "Payment created. Send the link to the payer.")
             return redirect("payments:detail", payment_id=payment.payment_id)
-    context = {"form": form, "simulator": settings.TRUELAYER_MODE == "simulator"}
-    return render(request, "payments/new.html", context, status=status)
+    # Simulator mode is said on every page (base.html's banner, context_processors.site).
+    return render(request, "payments/new.html", {"form": form}, status=status)
 
 
 @require_POST

@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
@@ -40,13 +41,14 @@ from payments.domain import (
     utc_now,
 )
 from payments.errors import InvalidCursor
-from payments.export import csv_lines, export_filename
+from payments.export import csv_lines, export_filename, zone_choices
 from payments.formatting import merchant_zone, merchant_zone_name
 from payments.forms import (
     RANGE_CHOICES,
     PaymentFilterForm,
     SearchForm,
     StatsForm,
+    display_day,
     form_errors,
     page_size,
 )
@@ -184,7 +186,16 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "is_more": bool(filters.cursor),
         "more_query": more_params.urlencode() if result.next_cursor else "",
         "restore_query": restore_params.urlencode(),
-        "export_query": _query_without(request.GET, "cursor", "pages", "shown").urlencode(),
+        # The export control is a form (it has a time-zone select): the filters and the search
+        # ride along, so the file holds exactly what the list shows.
+        "export_params": [
+            (name, value)
+            for name, values in _query_without(
+                request.GET, "cursor", "pages", "shown", "tz"
+            ).lists()
+            for value in values
+        ],
+        "export_zones": zone_choices(merchant_zone_name()),
         "first_page_query": base_params.urlencode(),
         "filtered": filters.active or bool(query),
         "status_choices": list(PaymentStatus),
@@ -274,9 +285,10 @@ def _form_values(params: QueryDict) -> dict[str, Any]:
         "q": params.get("q", ""),
         "status": params.getlist("status"),
         "range": params.get("range", ""),
-        "start": params.get("start", ""),
-        "end": params.get("end", ""),
+        "start": display_day(params.get("start", "")),
+        "end": display_day(params.get("end", "")),
         "currency": params.get("currency", ""),
+        "tz": params.get("tz", ""),
     }
 
 
@@ -404,6 +416,7 @@ def payment_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not form.is_valid() or not search_form.is_valid():
         return payment_list(request)  # the list page with the errors, status 400
     filters = form.filters()
+    zone_name: str = form.cleaned_data["tz"]
     query = str(search_form.cleaned_data.get("q") or "")
     payments = selectors.payment_export_rows(
         user_id=merchant_id(request), filters=filters, query=query
@@ -416,10 +429,10 @@ def payment_export(request: AuthenticatedHttpRequest) -> HttpResponse:
         return payment_list(request)
     rows = _Counted(itertools.chain(first, payments))
     response = StreamingHttpResponse(
-        itertools.chain(csv_lines(rows), _count_line(rows)),
+        itertools.chain(csv_lines(rows, zone_name=zone_name), _count_line(rows)),
         content_type="text/csv; charset=utf-8",
     )
-    stamp = utc_now().astimezone(merchant_zone())
+    stamp = utc_now().astimezone(ZoneInfo(zone_name))
     response["Content-Disposition"] = f'attachment; filename="{export_filename(stamp)}"'
     response["Cache-Control"] = "no-store"
     # `merchant_required` is typed for HttpResponse; Django serves a streaming one the same way.

@@ -115,3 +115,50 @@
   // Back/Forward may bring the page back from the server: fold it again.
   document.addEventListener("htmx:historyRestore", foldFilters);
 })();
+
+// Forms (h-forms): after a failed submit the error summary takes focus (autofocus does it on a
+// full page load, also without this file; this does it for content htmx swapped in), and its
+// links move focus to their field rather than only scrolling to it.
+(function () {
+  "use strict";
+  function focusSummary(root) {
+    var summary = root.querySelector && root.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.activeElement || document.activeElement === document.body) { focusSummary(document); }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) { focusSummary(event.detail.elt || document); });
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-focus-field]");
+    if (!link) { return; }
+    var field = document.getElementById(link.getAttribute("data-focus-field"));
+    if (field) { event.preventDefault(); field.focus(); field.scrollIntoView({ block: "center" }); }
+  });
+
+  // Character counters: the visible count follows each keystroke; the polite live region is
+  // written only once typing pauses, so a screen reader is not interrupted on every key.
+  var timers = {};
+  function count(input, announce) {
+    var shown = document.querySelector('[data-count-for="' + input.id + '"]');
+    if (!shown) { return; }
+    var max = parseInt(shown.getAttribute("data-max"), 10);
+    var left = max - input.value.length;
+    var text = left > 0 ? left + (left === 1 ? " character" : " characters") + " left of " + max
+      : "No characters left: " + max + " is the most";
+    shown.textContent = text;
+    var status = document.querySelector('[data-count-status-for="' + input.id + '"]');
+    window.clearTimeout(timers[input.id]);
+    if (status && announce) { timers[input.id] = window.setTimeout(function () { status.textContent = text; }, 1000); }
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.id) { count(event.target, true); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var counters = document.querySelectorAll("[data-count-for]");
+    for (var i = 0; i < counters.length; i++) {
+      var input = document.getElementById(counters[i].getAttribute("data-count-for"));
+      if (input) { count(input, false); }
+    }
+  });
+})();

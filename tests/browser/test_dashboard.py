@@ -120,9 +120,9 @@ def test_export_downloads_the_filtered_payments(
     made = make_payments(repo, merchant, 4, statuses=(S.PENDING, S.FAILED))
     page.goto(f"{live_app}/?status=failed")
     with page.expect_download() as info:
-        page.get_by_role("link", name="Export CSV").click()
-    lines = open(info.value.path(), encoding="utf-8").read().splitlines()  # noqa: SIM115
-    assert lines[0].startswith("payment_id,created_at (Europe/London)")
+        page.get_by_role("button", name="Export CSV").click()
+    lines = open(info.value.path(), encoding="utf-8-sig").read().splitlines()  # noqa: SIM115
+    assert lines[0].startswith("Payment ID,Created (Europe/London)")
     assert [line.split(",")[0] for line in lines[1:-1]] == [made[3].payment_id, made[1].payment_id]
     assert lines[-1] == "# 2 payments"
 

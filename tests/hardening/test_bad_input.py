@@ -70,14 +70,16 @@ def test_a_39_digit_search_says_no_amount_is_that_long(
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("1e27", "too large"),
+        # Exponents and Decimal's special values are no way to write money: the one amount
+        # reader (formatting.read_amount) refuses them before any arithmetic.
+        ("1e27", "is not an amount"),
         ("9" * 20, "too large"),
-        ("1e-27", "at most 2 decimal places"),
-        ("NaN", "must be a number"),
-        ("Infinity", "must be a number"),
-        ("-Infinity", "must be a number"),
-        ("sNaN", "must be a number"),
-        ("1e999999999", "too large"),
+        ("1e-27", "is not an amount"),
+        ("NaN", "is not an amount"),
+        ("Infinity", "is not an amount"),
+        ("-Infinity", "is not an amount"),
+        ("sNaN", "is not an amount"),
+        ("1e999999999", "is not an amount"),
         ("1" * 21, "at most 20 characters"),
     ],
 )

@@ -66,3 +66,14 @@ def test_an_engine_that_keeps_dying_is_given_up(
     kill(supervisor.engine)
     assert not supervisor.check()
     assert "died 2 times in 60 s" in capsys.readouterr().out
+
+
+def test_when_ready_it_says_where_how_to_sign_in_and_how_to_get_sample_data() -> None:
+    from devtools.run_local import ready_lines
+
+    text = "\n".join(ready_lines("127.0.0.1:8000", {}))
+    assert "http://127.0.0.1:8000/" in text
+    assert "sign in as any id, e.g. dev|alice" in text
+    assert "make seed" in text
+    with_auth0 = "\n".join(ready_lines("127.0.0.1:8000", {"AUTH0_DOMAIN": "x.eu.auth0.com"}))
+    assert "Auth0" in with_auth0 and "dev|alice" not in with_auth0

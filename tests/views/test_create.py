@@ -3,6 +3,8 @@ before anything is stored or sent, one payment per submission, merchants see onl
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import responses
 from django.test import Client
@@ -44,6 +46,23 @@ def test_valid_submit_creates_the_payment_and_lands_on_its_page(
 
 
 @pytest.mark.parametrize(
+    ("typed", "stored"), [("£12.50", "12.50"), ("£1,250.00", "1250.00"), ("1,250 GBP", "1250.00")]
+)
+def test_an_amount_written_as_the_dashboard_shows_it_is_accepted(
+    alice: Client,
+    repo: Dynamo,
+    truelayer: responses.RequestsMock,
+    typed: str,
+    stored: str,
+) -> None:
+    truelayer.add(responses.POST, LINKS_URL, json=link_created())
+    response = alice.post(reverse("payments:new"), {**VALID, "amount": typed})
+    assert response.status_code == 302
+    (payment,) = dynamo.payment_list(repo, user_id=ALICE).items
+    assert str(payment.amount) == stored
+
+
+@pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("amount", "0", "greater than zero"),
@@ -52,6 +71,8 @@ def test_valid_submit_creates_the_payment_and_lands_on_its_page(
         ("amount", "abc", "is not an amount"),
         ("amount", "10000.01", "The most one payment link can ask for"),
         ("amount", "12,50", "is not an amount"),
+        ("amount", "£12,50", "is not an amount"),
+        ("amount", "€12.50", "That amount is in EUR, but the currency is GBP."),
         ("reference", "INV(1)", "Use only letters"),
         ("reference", "A" * 19, "at most 18 characters"),
         ("reference", "", "required"),
@@ -74,10 +95,10 @@ def test_invalid_input_is_refused_next_to_its_field_and_nothing_is_stored_or_sen
     errors = response.context["form"].errors
     assert list(errors) == [field]
     assert message in " ".join(errors[field])
-    # Shown right under its own field.
-    assert (
-        f'<p class="field-error" id="id_{field}-error" role="alert">' in response.content.decode()
-    )
+    # Shown under its own field, which names it (aria-describedby) and is marked invalid.
+    page = response.content.decode()
+    assert f'<div class="field-error" id="id_{field}_error">' in page
+    assert_described_by_its_error(page, field)
     assert dynamo.payment_list(repo, user_id=ALICE).items == []
     assert not link_posts(truelayer)
 
@@ -199,3 +220,40 @@ def test_refresh_failure_is_shown_not_raised(
     assert "trace-500" in response.content.decode()
     stored = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment.payment_id)
     assert stored is not None and stored.status is PaymentStatus.PENDING
+
+
+def assert_described_by_its_error(page: str, field: str) -> None:
+    """The field's tag has aria-invalid and an aria-describedby that names the error's id."""
+    tag = re.search(rf'<(input|select)[^>]*\bid="id_{field}"[^>]*>', page)
+    assert tag, f"no input for {field}"
+    described = re.search(r'aria-describedby="([^"]+)"', tag.group(0))
+    assert described and f"id_{field}_error" in described.group(1).split()
+    assert 'aria-invalid="true"' in tag.group(0)
+    for ref in described.group(1).split():
+        assert f'id="{ref}"' in page, f"aria-describedby names {ref}, which is not on the page"
+
+
+def test_a_failed_submit_lists_every_error_in_a_summary_that_takes_focus(
+    alice: Client, repo: Dynamo
+) -> None:
+    response = alice.post(
+        reverse("payments:new"), {**VALID, "amount": "abc", "reference": "INV(1)"}
+    )
+    page = response.content.decode()
+    summary = page[page.index('<div class="error-summary"') :]
+    summary = summary[: summary.index("</div>")]
+    assert "autofocus" in summary and 'tabindex="-1"' in summary
+    assert "There are 2 problems" in summary
+    assert '<a href="#id_amount" data-focus-field="id_amount">Amount:' in summary
+    assert '<a href="#id_reference" data-focus-field="id_reference">Reference:' in summary
+
+
+def test_the_reference_stops_at_18_characters_with_a_counter(alice: Client) -> None:
+    page = alice.get(reverse("payments:new")).content.decode()
+    tag = re.search(r'<input[^>]*id="id_reference"[^>]*>', page)
+    assert tag and 'maxlength="18"' in tag.group(0)
+    assert 'data-count-for="id_reference" data-max="18"' in page
+    assert (
+        '<p class="visually-hidden" aria-live="polite" data-count-status-for="id_reference">'
+        in page
+    )

@@ -94,7 +94,7 @@ def test_dates_without_a_preset_are_a_custom_range(alice: Client, repo: Dynamo) 
     [
         ("status=paid", "Unknown status &#x27;paid&#x27;"),
         ("range=custom&start=2026-02-01&end=2026-01-01", "The end date is before the start date"),
-        ("range=custom&start=01/02/2026", "Enter the start date as YYYY-MM-DD"),
+        ("range=custom&start=2026-13-45", "Enter the start date like 1 Mar 2025"),
         ("range=fortnight", "Unknown date range"),
         ("currency=USD", "Unsupported currency"),
         ("cursor=not-a-real-cursor", "That page link is not valid"),
@@ -246,9 +246,12 @@ def test_one_poller_asks_for_the_unfinished_rows_and_final_ones_are_left_out(
     assert f"/payments/{pending.payment_id}/status/" not in page
 
 
-def test_export_link_carries_the_current_filters_and_search(alice: Client, repo: Dynamo) -> None:
+def test_export_control_carries_the_current_filters_and_search(alice: Client, repo: Dynamo) -> None:
     page = html(alice.get("/?status=failed&currency=GBP&q=xy"))
-    assert 'href="/export.csv?status=failed&amp;currency=GBP&amp;q=xy"' in page
+    assert '<form class="export-form" method="get" action="/export.csv">' in page
+    assert '<input type="hidden" name="status" value="failed">' in page
+    assert '<input type="hidden" name="currency" value="GBP">' in page
+    assert '<input type="hidden" name="q" value="xy">' in page
 
 
 def test_failing_database_shows_the_dependency_page_with_503(
@@ -264,3 +267,17 @@ def test_failing_database_shows_the_dependency_page_with_503(
 def test_amounts_are_shown_exactly(alice: Client, repo: Dynamo) -> None:
     make_payments(repo, ALICE, 1, amount=Decimal("1234.5"), currencies=("EUR",))
     assert "€1,234.50" in html(alice.get("/"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("3 Mar 2026", "3 Mar 2026"), ("2026-03-03", "3 Mar 2026"), ("03/03/2026", "3 Mar 2026")],
+)
+def test_custom_dates_are_read_and_shown_in_the_pages_date_format(
+    alice: Client, repo: Dynamo, typed: str, shown: str
+) -> None:
+    response = alice.get("/", {"range": "custom", "start": typed, "end": typed})
+    assert response.status_code == 200
+    page = html(response)
+    assert f'id="start" name="start" value="{shown}"' in page
+    assert 'aria-describedby="date-format"' in page and "e.g. 3 Mar 2025" in page

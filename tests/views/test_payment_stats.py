@@ -80,7 +80,7 @@ def test_default_period_is_the_last_30_days(alice: Client, repo: Dynamo) -> None
         ("range=custom&start=2026-02-01&end=2026-01-01", "The end date is before the start date"),
         ("range=yesterday", "Unknown date range"),
         ("range=custom&start=2020-01-01&end=2026-01-01", "at most 366 days"),
-        ("range=custom&end=nope", "Enter the end date as YYYY-MM-DD"),
+        ("range=custom&end=nope", "Enter the end date like 31 Mar 2025"),
     ],
 )
 def test_bad_period_gives_the_page_with_a_clear_message(

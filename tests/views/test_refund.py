@@ -27,6 +27,7 @@ from payments.errors import DatabaseUnavailable
 from payments.lifecycle import AttemptSeen, AttemptStatus, RefundSeen, RefundStatus
 from tests.factories import ALICE, BOB, sign_in
 from tests.truelayer.fakes import API, problem
+from tests.views.test_create import assert_described_by_its_error
 from tests.webhooks.helpers import payment_with_link
 
 REFUNDS_URL = f"{API}/v3/payments/tl-pay-1/refunds"
@@ -96,6 +97,14 @@ def test_continue_shows_a_confirmation_with_amount_currency_and_payer(
     assert [c for c in truelayer.calls if c.request.url == REFUNDS_URL] == []
 
 
+@pytest.mark.parametrize("amount", ["£5", "£5.00", "5.00 GBP"])
+def test_an_amount_written_as_the_page_shows_it_is_accepted(
+    alice: Client, repo: Dynamo, amount: str
+) -> None:
+    page = submit(alice, paid(repo), amount)
+    assert "Confirm the refund" in page and "£5.00" in page
+
+
 def test_confirming_sends_the_refund_and_the_page_shows_it_pending(
     alice: Client, repo: Dynamo, truelayer: responses.RequestsMock
 ) -> None:
@@ -120,6 +129,8 @@ def test_confirming_sends_the_refund_and_the_page_shows_it_pending(
         ("1.234", "GBP amounts have at most 2 decimal places."),
         ("20.01", "At most 20.00 GBP remains to refund on this payment."),
         ("", "This field is required."),
+        ("€5", "That amount is in EUR, but the currency is GBP."),
+        ("5,00", "is not an amount. Write the amount like 12.50, £12.50 or 1,250.00."),
     ],
 )
 def test_bad_amounts_are_shown_next_to_the_amount(
@@ -133,14 +144,16 @@ def test_bad_amounts_are_shown_next_to_the_amount(
         )
         assert response.status_code == 400
         page = response.content.decode()
-        assert 'id="id_amount-error"' in page and message in page
+        assert 'id="id_amount_error"' in page and message in page
+        assert_described_by_its_error(page, "amount")
     assert [c for c in truelayer.calls if c.request.url == REFUNDS_URL] == []
 
 
 def test_a_bad_reference_is_shown_next_to_the_reference(alice: Client, repo: Dynamo) -> None:
     payment = paid(repo)
     page = submit(alice, payment, "1.00", reference="refund (x)")
-    assert 'id="id_reference-error"' in page and "Use only letters" in page
+    assert 'id="id_reference_error"' in page and "Use only letters" in page
+    assert_described_by_its_error(page, "reference")
 
 
 def test_a_payment_not_yet_paid_says_why_and_offers_no_form(alice: Client, repo: Dynamo) -> None:
@@ -220,7 +233,7 @@ def test_list_csv_and_statistics_show_refunds_and_net_volume(
     assert isinstance(export, StreamingHttpResponse)
     csv_text = b"".join(cast("Iterator[bytes]", export.streaming_content)).decode()
     head, line = csv_text.splitlines()[:2]
-    assert head.endswith("refunded_amount,refund_status")
+    assert head.endswith("Refunded amount,Refund status")
     assert line.endswith("5.00,partially refunded")
     stats = alice.get(reverse("payments:stats"), {"range": "7d"}).content.decode()
     assert (

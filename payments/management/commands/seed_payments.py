@@ -1,35 +1,74 @@
-"""`python manage.py seed_payments`: demo payments for one merchant, through the real write path."""
+"""`python manage.py seed_payments`: demo payments for one merchant, made the way real ones are.
+
+Each payment is created by `services.payment_create` (stored, counted in the statistics, its
+link made by the simulator as TrueLayer would make it), then what its payer did arrives as the
+observations TrueLayer's webhooks carry, with the webhook's source. Every time in a story comes
+after the one before it and none is in the future: the attempt starts after the link is made,
+the link closes when the payment is executed, or 24 h after it was made when nobody paid. A
+story that would end in the future stops at the step it has reached by now (so a payment made
+an hour ago can still be open).
+"""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from payments import dynamo
-from payments.domain import utc_now
+from payments import dynamo, services
+from payments.domain import Payment, utc_now
 from payments.errors import RepositoryError
 from payments.lifecycle import AttemptSeen, AttemptStatus, LinkDisabled, Observation
+from payments.services.webhooks import WEBHOOK_SOURCE
+from payments.truelayer.provider import DEFAULT_LINK_LIFETIME
 
 _A = AttemptStatus
 # What the payers did, roughly as a live merchant's would: each story is a list of steps, an
-# attempt status (new attempt when it starts again at authorization_required) or the link
+# attempt status (a new attempt when it starts again at authorization_required) or the link
 # closing ("fulfilled" / "expired").
 _STORIES: list[tuple[AttemptStatus | str, ...]] = [
-    (),
-    (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZING, _A.EXECUTED, "fulfilled"),
+    ("expired",),
+    (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZING, _A.EXECUTED, "fulfilled", _A.SETTLED),
     (_A.AUTHORIZATION_REQUIRED, _A.EXECUTED, "fulfilled", _A.SETTLED),
     (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZED, _A.EXECUTED, "fulfilled", _A.SETTLED),
-    (_A.AUTHORIZATION_REQUIRED, _A.FAILED),
-    (_A.AUTHORIZATION_REQUIRED, _A.FAILED, _A.AUTHORIZATION_REQUIRED, _A.EXECUTED, "fulfilled"),
+    (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZED, _A.EXECUTED, "fulfilled", _A.SETTLED),
+    (_A.AUTHORIZATION_REQUIRED, _A.EXECUTED, "fulfilled"),
     (_A.AUTHORIZATION_REQUIRED, _A.FAILED, "expired"),
-    ("expired",),
-    (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZING),
+    (_A.AUTHORIZATION_REQUIRED, _A.FAILED, _A.AUTHORIZATION_REQUIRED, _A.EXECUTED, "fulfilled"),
+    (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZING, _A.FAILED, "expired"),
 ]
 _FAILURES = ["authorization_failed", "provider_rejected", "user_canceled_at_provider", "expired"]
+_PAYERS = [
+    ("Amelia Hughes", "amelia.hughes@example.com"),
+    ("Oliver Bennett", "oliver@bennett-joinery.example"),
+    ("Siobhán O'Connor", "siobhan.oconnor@example.ie"),
+    ("Zoë Müller", "zoe.mueller@example.de"),
+    ("Raj Patel", "raj.patel@example.co.uk"),
+    ("Chloé Dubois", "chloe.dubois@example.fr"),
+    ("", ""),  # a link sent without naming the payer
+]
+# The webhook TrueLayer sends for each step (what a real payment's timeline says).
+_EVENTS = {
+    _A.AUTHORIZATION_REQUIRED: "payment_link_payment_created",
+    _A.AUTHORIZING: "payment_authorizing",
+    _A.AUTHORIZED: "payment_authorized",
+    _A.EXECUTED: "payment_executed",
+    _A.SETTLED: "payment_settled",
+    _A.FAILED: "payment_failed",
+}
+
+
+@dataclass(frozen=True)
+class _Step:
+    at: datetime
+    observation: Observation
+    event: str
 
 
 class Command(BaseCommand):
@@ -50,60 +89,142 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["count"] < 1 or options["days"] < 1:
             raise CommandError("--count and --days must be at least 1.")
+        if settings.TRUELAYER_MODE != "simulator":
+            raise CommandError(
+                "Demo payments get their links from the payment simulator, never from TrueLayer: "
+                "run with DJANGO_DEBUG=1 and no TRUELAYER_* settings (as `make seed` does)."
+            )
         rng = random.Random(options["seed"])
         db = dynamo.get_dynamo()
         now = utc_now()
         user_id = options["user"]
+        count = options["count"]
+        # Every random choice is drawn first, in order, so `--seed` repeats the same data.
+        plans = [_plan(rng, i, now, options["days"]) for i in range(count)]
+        started = time.monotonic()
         try:
-            for i in range(options["count"]):
-                created = now - timedelta(seconds=rng.randint(0, options["days"] * 86400))
-                payment = dynamo.payment_create(
-                    db,
-                    user_id=user_id,
-                    amount=Decimal(rng.choice([500, 1250, 1999, 4500, 12000, 25])) / 100
-                    + rng.randint(0, 20),
-                    currency=rng.choice(["GBP", "GBP", "GBP", "EUR"]),
-                    reference=f"{rng.choice(['INV', 'ORDER', 'SUB'])}-{1000 + i}",
-                    now=created,
-                )
-                link_id = f"demo-link-{payment.payment_id}"
-                dynamo.payment_link_set(
-                    db,
-                    user_id=user_id,
-                    payment_id=payment.payment_id,
-                    link_id=link_id,
-                    link_url=f"https://payment.truelayer-sandbox.com/demo/{link_id}",
-                    response={"id": link_id, "demo": True},
-                )
-                attempt = 0
-                for offset, step in enumerate(rng.choice(_STORIES), start=1):
-                    at = created + timedelta(seconds=20 * offset)
-                    seen: Observation
-                    if not isinstance(step, AttemptStatus):  # (a StrEnum is a str too)
-                        seen = LinkDisabled(step, at)
-                    else:
-                        attempt += step is _A.AUTHORIZATION_REQUIRED
-                        failed = step is _A.FAILED
-                        seen = AttemptSeen(
-                            f"demo-{payment.payment_id}-{attempt}",
-                            step,
-                            at,
-                            created_at=at if step is _A.AUTHORIZATION_REQUIRED else None,
-                            failure_stage="authorizing" if failed else "",
-                            failure_reason=rng.choice(_FAILURES) if failed else "",
-                            provider_id="ob-demo-bank",
-                        )
-                    dynamo.payment_observe(
-                        db,
-                        user_id=user_id,
-                        payment_id=payment.payment_id,
-                        observation=seen,
-                        source="demo data",
-                    )
+            for done, plan in enumerate(plans, start=1):
+                _make(db, user_id, plan, now)
+                if done % 200 == 0 and done < count:
+                    self.stdout.write(f"  {done} of {count} ...")
         except RepositoryError as error:
             raise CommandError(error.message) from None
+        seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created {options['count']} demo payments for {user_id} in {db.table}."
+                f"Created {count} demo payments for {user_id} in {db.table} ({seconds:.1f} s)."
             )
         )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One demo payment, decided in advance: what is created, and the payer's story."""
+
+    number: int
+    created: datetime
+    amount: Decimal
+    currency: str
+    reference: str
+    payer: tuple[str, str]
+    rng_seed: int
+
+
+def _plan(rng: random.Random, number: int, now: datetime, days: int) -> _Plan:
+    return _Plan(
+        number=number,
+        created=now - timedelta(seconds=rng.randint(60, days * 86400)),
+        amount=Decimal(rng.choice([500, 1250, 1999, 4500, 12000, 25])) / 100 + rng.randint(0, 20),
+        currency=rng.choice(["GBP", "GBP", "GBP", "EUR"]),
+        reference=f"{rng.choice(['INV', 'ORDER', 'SUB'])}-{1000 + number}",
+        payer=rng.choice(_PAYERS),
+        rng_seed=rng.getrandbits(32),
+    )
+
+
+def _make(db: dynamo.Dynamo, user_id: str, plan: _Plan, now: datetime) -> None:
+    """Create one payment through the service, then apply its story."""
+    payment = services.payment_create(
+        user_id=user_id,
+        amount=plan.amount,
+        currency=plan.currency,
+        reference=plan.reference,
+        payer_name=plan.payer[0],
+        payer_email=plan.payer[1],
+        # TrueLayer's default, stated so the payment page shows when it closes.
+        expires_at=plan.created + DEFAULT_LINK_LIFETIME,
+        db=db,
+        now=plan.created,
+    )
+    for step in _story(random.Random(plan.rng_seed), payment, now):
+        dynamo.payment_observe(
+            db,
+            user_id=user_id,
+            payment_id=payment.payment_id,
+            observation=step.observation,
+            source=f"{WEBHOOK_SOURCE} ({step.event})",
+            now=step.at,
+        )
+
+
+def _story(rng: random.Random, payment: Payment, now: datetime) -> list[_Step]:
+    """The steps of one payment, each after the one before, the link expiring at its own
+    expiry; cut at `now`, so nothing has happened yet that lies in the future."""
+    created = payment.created_at
+    expires = payment.expires_at or created + DEFAULT_LINK_LIFETIME
+    at = created
+    attempt = 0
+    attempt_id = ""
+    steps: list[_Step] = []
+    for step in rng.choice(_STORIES):
+        if step == "expired":
+            at = max(at, expires)
+            seen: Observation = LinkDisabled("expired", at)
+            event = "payment_link_disabled"
+        elif step == "fulfilled":
+            seen = LinkDisabled("fulfilled", at)  # the moment the winning attempt executed
+            event = "payment_link_disabled"
+        else:
+            assert isinstance(step, AttemptStatus)
+            if step is _A.AUTHORIZATION_REQUIRED:
+                # The payer opens the link minutes (or hours) after it was sent.
+                at += timedelta(seconds=rng.randint(60, 4 * 3600))
+                attempt += 1
+                attempt_id = f"sim-pay-{payment.payment_id.lower()}-{attempt}"
+            else:
+                at += timedelta(seconds=rng.randint(10, 180))
+            failed = step is _A.FAILED
+            seen = AttemptSeen(
+                attempt_id,
+                step,
+                at,
+                created_at=at if step is _A.AUTHORIZATION_REQUIRED else None,
+                failure_stage="authorizing" if failed else "",
+                failure_reason=rng.choice(_FAILURES) if failed else "",
+                provider_id="ob-sandbox-natwest",
+            )
+            event = _EVENTS[step]
+        if at > expires and step != "expired":
+            # The link closed first: an attempt still under way fails as TrueLayer's do.
+            if expires <= now:
+                steps += _expiry(attempt_id, steps, expires)
+            break
+        if at > now:
+            break  # has not happened yet
+        steps.append(_Step(at, seen, event))
+    return steps
+
+
+def _expiry(attempt_id: str, steps: list[_Step], at: datetime) -> list[_Step]:
+    """The link expiring at `at` (and the attempt under way, if any, failing with it)."""
+    closing: list[_Step] = []
+    last = steps[-1].observation if steps else None
+    if isinstance(last, AttemptSeen) and last.status not in (_A.FAILED, _A.EXECUTED, _A.SETTLED):
+        failed = AttemptSeen(
+            attempt_id, _A.FAILED, at, failure_stage=last.status.value, failure_reason="expired"
+        )
+        closing.append(_Step(at, failed, _EVENTS[_A.FAILED]))
+    if isinstance(last, LinkDisabled):
+        return closing  # already closed (fulfilled)
+    closing.append(_Step(at, LinkDisabled("expired", at), "payment_link_disabled"))
+    return closing
