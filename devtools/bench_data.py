@@ -19,10 +19,13 @@ change to the schema or the write path reloads, and nothing else does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import multiprocessing
+import os
+import platform
 import random
 import shutil
 import sys
@@ -127,10 +130,10 @@ def ensure_loaded(endpoint: str, size: int, folder: Path | None) -> Loaded:
             return loaded
     table = f"Bench{size}"
     db = _db(endpoint, table, f"{table}Meta")
-    try:
+    from payments.errors import RepositoryError
+
+    with contextlib.suppress(RepositoryError):  # absent on a first load
         dynamo.tables_drop(db)
-    except Exception:  # noqa: BLE001 - absent on a first load
-        pass
     dynamo.tables_ensure(db, wait_seconds=300)
     loaded = load(db, size)
     if marker is not None:
@@ -152,7 +155,9 @@ def load(db: Any, size: int, *, processes: int = 2) -> Loaded:
     the statistics counters the shares built are summed, then sent."""
     t0 = time.perf_counter()
     bounds = [size * k // processes for k in range(processes + 1)]
-    jobs = [(db.endpoint, db.table, db.meta_table, size, a, b) for a, b in itertools.pairwise(bounds)]
+    jobs = [
+        (db.endpoint, db.table, db.meta_table, size, a, b) for a, b in itertools.pairwise(bounds)
+    ]
     if processes > 1:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             shares = pool.starmap(_load_share, jobs)
@@ -314,7 +319,11 @@ def _write_story(
     created: datetime,
     planted_index: int,
     shared: set[int],
+    *,
+    story: tuple[str, ...] | None = None,
 ) -> Any:
+    """Payment number `i`: created, its link stored with TrueLayer's answers, then its payer's
+    story (`story`, else a random one) observed step by step, all through the data layer."""
     from payments.lifecycle import AttemptSeen, AttemptStatus, LinkDisabled
 
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
@@ -355,7 +364,7 @@ def _write_story(
     )
     attempt = 0
     bank = rng.choice(_BANKS)
-    for offset, step in enumerate(rng.choice(_STORY_CHOICES), start=1):
+    for offset, step in enumerate(story or rng.choice(_STORY_CHOICES), start=1):
         at = created + timedelta(seconds=40 * offset)
         if step in ("fulfilled", "expired"):
             seen: Any = LinkDisabled(step, at)
@@ -424,3 +433,20 @@ def _link_answer(link_id: str, url: str, payment: Any, created: datetime) -> dic
         ],
         "metadata": {"merchant_order": payment.reference, "channel": "dashboard"},
     }
+
+
+def machine() -> str:
+    """What the figures were measured on (and how busy it was)."""
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.machine()}, {cpu}, {os.cpu_count()} cores, load average {load:.1f}, "
+        f"Python {platform.python_version()}"
+    )

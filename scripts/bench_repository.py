@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -40,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -330,10 +330,8 @@ def bench_size(
         period = stats_period(days)
         app, ref = interleaved(
             counter,
-            lambda p=period: selectors.payment_stats_summary(
-                user_id=user, date_range=p, tz=TZ, db=db
-            ),
-            lambda p=period: ref_stats(db, user, p),
+            partial(selectors.payment_stats_summary, user_id=user, date_range=period, tz=TZ, db=db),
+            partial(ref_stats, db, user, period),
             repeat,
             ref_repeat,
         )
@@ -356,8 +354,8 @@ def bench_size(
     for name, chosen in filters.items():
         app, ref = interleaved(
             counter,
-            lambda f=chosen: selectors.payment_list(
-                user_id=user, filters=f, page_size=PAGE_SIZE, db=db
+            partial(
+                selectors.payment_list, user_id=user, filters=chosen, page_size=PAGE_SIZE, db=db
             ),
             lambda: ref_page(db, user),
             repeat,
@@ -409,8 +407,8 @@ def bench_size(
     for name, query, match, expected in searches:
         app, ref = interleaved(
             counter,
-            lambda q=query: app_search(db, user, q),
-            lambda m=match: ref_search(db, user, m),
+            partial(app_search, db, user, query),
+            partial(ref_search, db, user, match),
             repeat,
             ref_slow,
         )
@@ -453,25 +451,60 @@ STARTING_WRITE_UNITS = (3, 4)  # the starting table: per create, per status chan
 WRITE_UNITS_HOOK = "write_units"  # h-lean's function in payments.dynamo, once it lands
 
 
-def write_units(endpoint: str) -> str:
-    """Write units of one create and one status change: from the data layer's own function
-    (`payments.dynamo.write_units`, issue 15's lean-writes work) when it exists."""
+def write_units(endpoint: str) -> list[str]:
+    """Write units of a create and of each status change, measured: one realistic payment
+    written by the real write path into scratch tables, with DynamoDB's own
+    ReturnConsumedCapacity=INDEXES on every write (DynamoDB Local reports it per table and
+    index, as AWS does). Also the data layer's own figures when its function exists."""
+    import random
+
+    db = bench_data._db(endpoint, "BenchWriteUnits", "BenchWriteUnitsMeta")
+    dynamo.tables_ensure(db, wait_seconds=120)
+    units: list[tuple[str, float]] = []
+
+    def ask(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in ("TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"):
+            params["ReturnConsumedCapacity"] = "INDEXES"
+
+    def record(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        consumed = parsed.get("ConsumedCapacity")
+        if consumed is None:
+            return
+        tables = consumed if isinstance(consumed, list) else [consumed]
+        units.append((model.name, sum(float(t.get("CapacityUnits", 0)) for t in tables)))
+
+    db.client.meta.events.register("provide-client-params.dynamodb", ask)
+    db.client.meta.events.register("after-call.dynamodb", record)
+    rng = random.Random(7)
+    created = bench_data.END - timedelta(days=1)
+    story = ("AR", "F", "AR", "AUTHORIZING", "EXECUTED", "fulfilled", "SETTLED")
+    bench_data._write_story(dynamo, db, rng, 0, created, -1, set(), story=story)
+    dynamo.tables_drop(db)
+    transactions = [u for name, u in units if name == "TransactWriteItems"]
+    create, changes = transactions[0], transactions[2:]  # then the link, then the observations
+    lines = [
+        f"write units (measured, ReturnConsumedCapacity): create {create:g}; status change "
+        f"median {statistics.median(changes):g} (min {min(changes):g}, max {max(changes):g}, "
+        f"{len(changes)} changes of one realistic payment); starting table: "
+        f"{STARTING_WRITE_UNITS[0]} and {STARTING_WRITE_UNITS[1]}"
+    ]
     hook = getattr(dynamo, WRITE_UNITS_HOOK, None)
-    starting = f"starting table: {STARTING_WRITE_UNITS[0]} and {STARTING_WRITE_UNITS[1]}"
-    if hook is None:
-        return (
-            f"write units per create / status change: not measured (hook "
-            f"payments.dynamo.{WRITE_UNITS_HOOK} not present yet); {starting}"
-        )
-    return f"write units per create / status change: {hook()} ({starting})"
+    lines.append(
+        f"write units from payments.dynamo.{WRITE_UNITS_HOOK}: {hook()}"
+        if hook is not None
+        else f"(hook payments.dynamo.{WRITE_UNITS_HOOK} for the lean-writes figures: not present)"
+    )
+    return lines
 
 
 # --- output -----------------------------------------------------------------------------------
 
 
 def print_rows(size: int, rows: list[Row]) -> None:
-    print(f"\n| N={size:,}: pattern | app ms | requests / items | starting way ms | "
-          "requests / items | × faster | verdict | note |")
+    print(
+        f"\n| N={size:,}: pattern | app ms | requests / items | starting way ms | "
+        "requests / items | × faster | verdict | note |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         ref_ms = f"{r.ref.median:.1f}" if r.ref.timings else "–"
@@ -483,22 +516,6 @@ def print_rows(size: int, rows: list[Row]) -> None:
             f"{r.note} |",
             flush=True,
         )
-
-
-def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{platform.machine()}, {cpu}, {os.cpu_count()} cores, load average {load:.1f}, "
-        f"Python {platform.python_version()}"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -513,7 +530,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="load into an in-memory DB")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    print(f"machine: {machine()}; medians of {args.repeat} interleaved runs, page {PAGE_SIZE}")
+    print(
+        f"machine: {bench_data.machine()}; "
+        f"medians of {args.repeat} interleaved runs, page {PAGE_SIZE}"
+    )
     failures = 0
     with bench_data.dynamodb(cache=not args.no_cache) as (endpoint, folder):
         print(f"DynamoDB Local at {endpoint}, data {folder or 'in memory'}", flush=True)
@@ -523,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print_rows(size, rows)
             failures += sum(r.verdict.startswith("FAIL") for r in rows)
-        print("\n" + write_units(endpoint))
+        print("\n" + "\n".join(write_units(endpoint)))
     print(f"\n{failures} target(s) FAILED" if failures else "\nevery target PASSED")
     return 0
 
