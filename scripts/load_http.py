@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="dashboard-load-"))
+    (folder / "data").mkdir()
     with bench_data.dynamodb(cache=not args.no_cache) as (endpoint, cache):
         loaded = bench_data.ensure_loaded(endpoint, args.size, cache)
         tls = make_tls(folder / "tls")
