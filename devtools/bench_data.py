@@ -81,9 +81,13 @@ class Loaded:
 
 
 @contextmanager
-def dynamodb(cache: bool = True) -> Iterator[tuple[str, Path | None]]:
+def dynamodb(cache: bool = True, endpoint: str | None = None) -> Iterator[tuple[str, Path | None]]:
     """DynamoDB Local for the benchmark: persistent under the cache folder of this code's
-    fingerprint (other fingerprints' folders are removed), or in memory."""
+    fingerprint (other fingerprints' folders are removed), or in memory; or, given `endpoint`,
+    that running DynamoDB (no cache: the smoke test uses the test session's)."""
+    if endpoint is not None:
+        yield endpoint, None
+        return
     folder: Path | None = None
     if cache:
         folder = CACHE_DIR / fingerprint()
@@ -125,11 +129,12 @@ def ensure_loaded(endpoint: str, size: int, folder: Path | None) -> Loaded:
     marker = folder / f"loaded-{size}.json" if folder else None
     if marker is not None and marker.exists():
         loaded = Loaded(**json.loads(marker.read_text()))
-        db = _db(endpoint, loaded.table, loaded.meta_table)
+        db = bench_db(endpoint, loaded.table, loaded.meta_table)
         if not any(r.problems for r in dynamo.tables_ensure(db, wait_seconds=120)):
             return loaded
-    table = f"Bench{size}"
-    db = _db(endpoint, table, f"{table}Meta")
+    # Uncached data may share a DynamoDB with other runs: a table name of its own.
+    table = f"Bench{size}" if folder is not None else f"Bench{size}-{os.getpid()}"
+    db = bench_db(endpoint, table, f"{table}Meta")
     from payments.errors import RepositoryError
 
     with contextlib.suppress(RepositoryError):  # absent on a first load
@@ -141,7 +146,8 @@ def ensure_loaded(endpoint: str, size: int, folder: Path | None) -> Loaded:
     return loaded
 
 
-def _db(endpoint: str, table: str, meta_table: str) -> Any:
+def bench_db(endpoint: str, table: str, meta_table: str) -> Any:
+    """A data-layer handle on the benchmark's tables, with patient timeouts."""
     from payments import dynamo
 
     # Patient timeouts: the reference reads of the whole history page through megabytes.
@@ -211,7 +217,7 @@ def _load_share(
 
     from payments import dynamo
 
-    db = _db(endpoint, table, meta_table)
+    db = bench_db(endpoint, table, meta_table)
     key_schemas: dict[str, tuple[str, ...]] = {}
     lock = threading.Lock()
 

@@ -316,7 +316,7 @@ def bench_size(
     endpoint: str, folder: Path | None, size: int, repeat: int, ref_repeat: int
 ) -> list[Row]:
     loaded = bench_data.ensure_loaded(endpoint, size, folder)
-    db = bench_data._db(endpoint, loaded.table, loaded.meta_table)
+    db = bench_data.bench_db(endpoint, loaded.table, loaded.meta_table)
     counter = Counter(db)
     user = loaded.user_id
     rows: list[Row] = []
@@ -442,6 +442,8 @@ def bench_size(
                 ),
             )
         )
+    if folder is None:  # uncached data is not kept
+        dynamo.tables_drop(db)
     return rows
 
 
@@ -458,7 +460,8 @@ def write_units(endpoint: str) -> list[str]:
     index, as AWS does). Also the data layer's own figures when its function exists."""
     import random
 
-    db = bench_data._db(endpoint, "BenchWriteUnits", "BenchWriteUnitsMeta")
+    name = f"BenchWriteUnits-{os.getpid()}"
+    db = bench_data.bench_db(endpoint, name, f"{name}Meta")
     dynamo.tables_ensure(db, wait_seconds=120)
     units: list[tuple[str, float]] = []
 
@@ -528,6 +531,9 @@ def main(argv: list[str] | None = None) -> int:
         "--ref-repeat", type=int, default=5, help="runs of the whole-history reference reads"
     )
     parser.add_argument("--no-cache", action="store_true", help="load into an in-memory DB")
+    parser.add_argument(
+        "--endpoint", default=None, help="a running DynamoDB to load into (implies --no-cache)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     print(
@@ -535,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
         f"medians of {args.repeat} interleaved runs, page {PAGE_SIZE}"
     )
     failures = 0
-    with bench_data.dynamodb(cache=not args.no_cache) as (endpoint, folder):
+    with bench_data.dynamodb(cache=not args.no_cache, endpoint=args.endpoint) as (endpoint, folder):
         print(f"DynamoDB Local at {endpoint}, data {folder or 'in memory'}", flush=True)
         for size in sizes:
             rows = bench_size(

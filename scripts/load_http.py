@@ -239,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--no-cache", action="store_true", help="load into an in-memory DB")
+    parser.add_argument(
+        "--endpoint", default=None, help="a running DynamoDB to load into (implies --no-cache)"
+    )
     args = parser.parse_args(argv)
     print(f"machine: {bench_data.machine()}")
     return run(args)
@@ -247,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="dashboard-load-"))
     (folder / "data").mkdir()
-    with bench_data.dynamodb(cache=not args.no_cache) as (endpoint, cache):
+    with bench_data.dynamodb(cache=not args.no_cache, endpoint=args.endpoint) as (endpoint, cache):
         loaded = bench_data.ensure_loaded(endpoint, args.size, cache)
         tls = make_tls(folder / "tls")
         fakes = start_fakes(tls)
@@ -288,6 +291,10 @@ def run(args: argparse.Namespace) -> int:
             if server is not None:
                 server.stop()
             fakes.stop()
+            if cache is None:  # uncached data is not kept
+                from payments import dynamo
+
+                dynamo.tables_drop(bench_data.bench_db(endpoint, loaded.table, loaded.meta_table))
     print(f"\n{failures} page(s) FAILED" if failures else "\nevery page PASSED")
     return 0
 
