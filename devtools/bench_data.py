@@ -55,8 +55,8 @@ SHARED_COUNT = 20
 PLANTED_WORD = "Zephyr"
 PLANTED_AMOUNT = Decimal("9876.54")  # every other amount is below 500
 PLANTED_PAYER = "Ottoline Quartermaine"
-# DynamoDB Local's -dbPath is SQLite: on this project's VM disk its writes are fsync-bound, so
-# BENCH_CACHE_DIR=/dev/shm/bench (memory, kept until reboot) loads several times faster.
+# DynamoDB Local's -dbPath is SQLite on disk; BENCH_CACHE_DIR=/dev/shm/bench keeps the cache in
+# memory (until a reboot), which loads faster.
 CACHE_DIR = Path(os.environ.get("BENCH_CACHE_DIR") or REPO_ROOT / ".data" / "bench")
 # What shapes an item: the code that writes it (and this loader's own stories).
 _SHAPING_CODE = ("payments/dynamo", "payments/lifecycle", "payments/domain.py", __file__)
