@@ -7,7 +7,7 @@ CHROMIUM := /usr/bin/chromium
 # bash for `set -o pipefail` (progress lines are filtered through grep without hiding a failure).
 SHELL := /bin/bash
 
-.PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-hot-merchant bench-reconcile seed
+.PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-hot-merchant bench-reconcile load seed
 
 ## setup: create .venv and install requirements-dev.txt (again only when a requirements file changes)
 setup: $(STAMP)
@@ -72,9 +72,18 @@ postgres-deps:
 		echo "PostgreSQL is missing: run 'sudo apt-get install -y postgresql' (the two-server tests are skipped without it, and fail in CI)."; \
 	fi
 
-## bench: data-layer (payments/dynamo) timings against DynamoDB Local
+## bench: the dashboard's reads side by side with the starting app's way, on DynamoDB Local, for
+## one merchant with SIZES payments (loaded data cached in .data/bench/ by schema fingerprint)
+SIZES ?= 1000,10000,100000
 bench: setup
-	PYTHONPATH=. $(PY) scripts/bench_repository.py
+	PYTHONPATH=. $(PY) scripts/bench_repository.py --sizes $(SIZES)
+
+## load: the app under gunicorn with production settings, loaded over HTTP on loopback
+## (LOAD_SIZE payments, LOAD_SECONDS per page and concurrency)
+LOAD_SIZE ?= 100000
+LOAD_SECONDS ?= 20
+load: setup
+	PYTHONPATH=. $(PY) scripts/load_http.py --size $(LOAD_SIZE) --seconds $(LOAD_SECONDS)
 
 ## bench-hot-merchant: one merchant's write throughput when transactions conflict as on AWS
 bench-hot-merchant: setup

@@ -112,8 +112,12 @@ def start(
     *,
     port: int | None = None,
     wait_timeout: float = 60.0,
+    workers: int = GUNICORN_WORKERS,
+    threads: int = GUNICORN_THREADS,
+    access_log: bool = True,
 ) -> AppServer:
-    """Starts gunicorn (1 worker, 2 threads) on 127.0.0.1:`port` and waits for `/healthz`."""
+    """Starts gunicorn (1 worker, 2 threads unless told) on 127.0.0.1:`port` and waits for
+    `/healthz`."""
     port = port or free_port()
     command = [
         sys.executable,
@@ -123,9 +127,9 @@ def start(
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        str(GUNICORN_WORKERS),
+        str(workers),
         "--threads",
-        str(GUNICORN_THREADS),
+        str(threads),
         "--worker-class",
         "gthread",
         "--timeout",
@@ -136,8 +140,7 @@ def start(
         str(tls.cert),
         "--keyfile",
         str(tls.key),
-        "--access-logfile",
-        "-",
+        *(["--access-logfile", "-"] if access_log else []),
         "--name",
         f"dashboard-{name}",
     ]

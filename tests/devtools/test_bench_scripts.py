@@ -1,0 +1,174 @@
+"""`make bench` and `make load` cannot rot: both scripts run here at a tiny size, and the bulk
+loader's client double evaluates writes as DynamoDB does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from devtools.capture_client import CaptureClient, merge_counters
+from payments.dynamo.items import deserialize, serialize
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _client() -> CaptureClient:
+    return CaptureClient(lambda table: ("pk", "sk"), meta=None)
+
+
+def _key(pk: str, sk: str) -> dict[str, object]:
+    return serialize({"pk": pk, "sk": sk})
+
+
+def test_capture_client_applies_set_add_remove_and_list_append_like_dynamodb():
+    client = _client()
+    client.put_item(
+        TableName="T", Item=serialize({"pk": "p", "sk": "s", "gone": "x", "n": 1, "map": {}})
+    )
+    client.update_item(
+        TableName="T",
+        Key=_key("p", "s"),
+        UpdateExpression=(
+            "SET #h = list_append(if_not_exists(#h, :empty), :entries), #m.#k = :v, #n = #n + :one"
+            " REMOVE #gone"
+        ),
+        ExpressionAttributeNames={
+            "#h": "history",
+            "#m": "map",
+            "#k": "key",
+            "#n": "n",
+            "#gone": "gone",
+        },
+        ExpressionAttributeValues=serialize(
+            {":empty": [], ":entries": ["a", "b"], ":v": "deep", ":one": 1}
+        ),
+    )
+    written = client.update_item(
+        TableName="T",
+        Key=_key("p", "s"),
+        UpdateExpression="SET #h = list_append(#h, :more)",
+        ExpressionAttributeNames={"#h": "history"},
+        ExpressionAttributeValues=serialize({":more": ["c"]}),
+        ReturnValues="ALL_NEW",
+    )
+    item = deserialize(written["Attributes"])
+    assert item["history"] == ["a", "b", "c"]
+    assert item["map"] == {"key": "deep"}
+    assert item["n"] == Decimal(2)
+    assert "gone" not in item
+    # As DynamoDB refuses it: a nested path whose parent does not exist.
+    with pytest.raises(ValueError, match="no parent"):
+        client.update_item(
+            TableName="T",
+            Key=_key("p", "s"),
+            UpdateExpression="SET #x.#y = :v",
+            ExpressionAttributeNames={"#x": "missing", "#y": "y"},
+            ExpressionAttributeValues=serialize({":v": 1}),
+        )
+
+
+def test_capture_client_counts_add_items_as_counters_kept_until_the_end():
+    client = _client()
+    for amount in ("1.50", "2.25"):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "T", "Item": serialize({"pk": "pay", "sk": amount})}},
+                {
+                    "Update": {
+                        "TableName": "T",
+                        "Key": _key("stats", "day"),
+                        "UpdateExpression": "ADD #c :one, #a :amount",
+                        "ExpressionAttributeNames": {"#c": "count", "#a": "amount"},
+                        "ExpressionAttributeValues": serialize(
+                            {":one": 1, ":amount": Decimal(amount)}
+                        ),
+                    }
+                },
+            ]
+        )
+        finished = [deserialize(item)["sk"] for _, item in client.take_finished()]
+        assert finished == [amount]  # the payment's item goes at once, the counter stays
+    counters = client.take_counters()
+    assert counters[("T", ("stats", "day"))] == {
+        "pk": "stats",
+        "sk": "day",
+        "count": Decimal(2),
+        "amount": Decimal("3.75"),
+    }
+
+
+def test_counters_of_two_loaders_are_summed_and_an_impure_one_is_refused():
+    key = ("T", ("stats", "day"))
+    first = {key: {"pk": "stats", "sk": "day", "count": Decimal(2)}}
+    second = {key: {"pk": "stats", "sk": "day", "count": Decimal(3)}}
+    assert merge_counters([(first, set()), (second, set())])[key]["count"] == Decimal(5)
+    with pytest.raises(RuntimeError, match="not a pure counter"):
+        merge_counters([(first, {key}), (second, set())])
+
+
+def test_a_write_to_an_item_already_sent_fails_loudly():
+    client = _client()
+    client.put_item(TableName="T", Item=serialize({"pk": "p", "sk": "s"}))
+    list(client.take_finished())
+    with pytest.raises(RuntimeError, match="written again"):
+        client.put_item(TableName="T", Item=serialize({"pk": "p", "sk": "s"}))
+
+
+def _run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, f"scripts/{script}", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.dynamodb_local
+def test_make_bench_runs_at_a_tiny_size(dynamodb_local_endpoint):
+    out = _run(
+        "bench_repository.py",
+        "--sizes",
+        "200",
+        "--repeat",
+        "1",
+        "--ref-repeat",
+        "1",
+        "--endpoint",
+        dynamodb_local_endpoint,
+    )
+    assert "loaded 200 payments" in out
+    rows = [line for line in out.splitlines() if line.startswith("| statistics page")]
+    assert len(rows) == 2 and all("equal to the brute-force count" in row for row in rows), out
+    for pattern in ("| list, newest first |", "| filter 3 statuses |", "| find by payer"):
+        assert pattern in out, out
+    assert "write units (measured, ReturnConsumedCapacity): create" in out
+
+
+@pytest.mark.dynamodb_local
+def test_make_load_runs_at_a_tiny_size(dynamodb_local_endpoint):
+    out = _run(
+        "load_http.py", "--size", "200", "--seconds", "1", "--endpoint", dynamodb_local_endpoint
+    )
+    rows = [
+        line.split(" | ") for line in out.splitlines() if line.startswith("| ") and "ms" not in line
+    ]
+    pages = {row[0].lstrip("| ") for row in rows if len(row) > 7 and row[1] in ("1", "8")}
+    assert pages == {
+        "floor (/ping/)",
+        "list",
+        "filter 3 statuses",
+        "search 'booking'",
+        "statistics 30 days",
+        "detail",
+    }, out
+    for row in rows:
+        if len(row) > 7 and row[1] in ("1", "8"):
+            assert int(row[2]) > 0 and row[7] == "0", row  # answered, and never an error
