@@ -21,6 +21,7 @@ ITEM_ACTIONS = {
     "dynamodb:UpdateItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",  # meta only: a parked webhook event, once applied
+    "dynamodb:BatchGetItem",  # payments only: the payments of a search page
 }
 
 
