@@ -58,6 +58,16 @@ def payment_get_for_merchant(
     return dynamo.payment_get(db or dynamo.get_dynamo(), user_id=user_id, payment_id=payment_id)
 
 
+def payment_rows_for_merchant(
+    *, user_id: str, payment_ids: list[str], db: Dynamo | None = None
+) -> list[Payment]:
+    """The list rows of these payments of the merchant (BatchGetItem, row attributes only);
+    ids of other merchants are simply not found."""
+    return dynamo.payment_rows_get(
+        db or dynamo.get_dynamo(), user_id=user_id, payment_ids=payment_ids
+    )
+
+
 def payment_list(
     *, user_id: str, filters: PaymentFilters, page_size: int, db: Dynamo | None = None
 ) -> PaymentListResult:

@@ -63,7 +63,13 @@ from payments.dynamo.lifecycle import (
     Observed,
     payment_observe,
 )
-from payments.dynamo.listing import MAX_PAGE_SIZE, PaymentPage, payment_iter, payment_list
+from payments.dynamo.listing import (
+    MAX_PAGE_SIZE,
+    PaymentPage,
+    payment_iter,
+    payment_list,
+    payment_rows_get,
+)
 from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_truelayer_id
 from payments.dynamo.owners import ATTEMPT, LINK, owner_get
 from payments.dynamo.parked import (
@@ -146,6 +152,7 @@ __all__ = [
     "payment_link_error_set",
     "payment_link_set",
     "payment_list",
+    "payment_rows_get",
     "payment_response_store",
     "payment_search",
     "BackfillReport",

@@ -250,6 +250,7 @@ def _filter_summary(filters: PaymentFilters, query: str) -> str:
 
 @require_GET
 @merchant_required
+@role_required(Role.VIEWER)
 def payment_list_live(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The list's one live-update request: `v=<payment id>:<version>` for every row on the page
     that can still change. Answers the rows whose payment moved, each swapped into place out of
@@ -260,12 +261,10 @@ def payment_list_live(request: AuthenticatedHttpRequest) -> HttpResponse:
         if payment_id:
             shown[payment_id] = version
     user_id = merchant_id(request)
-    changed = []
-    for payment_id, version in shown.items():
-        payment = selectors.payment_get_for_merchant(user_id=user_id, payment_id=payment_id)
-        # Another merchant's id or a deleted payment is simply not answered.
-        if payment is not None and version != f"v{payment.version}":
-            changed.append(payment)
+    # One BatchGetItem per 100 rows; another merchant's id or a deleted payment is not found,
+    # so not answered.
+    rows = selectors.payment_rows_for_merchant(user_id=user_id, payment_ids=list(shown))
+    changed = [p for p in rows if shown[p.payment_id] != f"v{p.version}"]
     if not changed:
         response = HttpResponse(status=204)
     else:

@@ -19,7 +19,7 @@ from payments.dynamo import Dynamo, EventReceipt, client, listing
 from payments.dynamo.schema import LIST_ATTRIBUTES
 from payments.errors import Throttled
 from payments.lifecycle import AttemptSeen, AttemptStatus
-from tests.factories import ALICE, make_payments
+from tests.factories import ALICE, BOB, make_payments
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 HEAVY = {"history", "webhookLog", "providerResponses", "linkError", "referenceLower"}
@@ -27,18 +27,30 @@ HEAVY = {"history", "webhookLog", "providerResponses", "linkError", "referenceLo
 
 @contextmanager
 def recorded_queries(repo: Dynamo) -> Iterator[list[dict[str, Any]]]:
-    """The parameters of every Query the data layer sends while the block runs."""
+    """The parameters of every read of payment items (a Query of the payments table, or its
+    part of a BatchGetItem) the data layer sends while the block runs. Reads of the meta table
+    (search entries, totals) are not payment items and are left out."""
     seen: list[dict[str, Any]] = []
 
     def record(params: dict[str, Any], **_: Any) -> None:
-        seen.append(dict(params))
+        if params.get("TableName") == repo.table:
+            seen.append(dict(params))
+
+    def record_batch(params: dict[str, Any], **_: Any) -> None:
+        asked = params.get("RequestItems", {}).get(repo.table)
+        if asked is not None:
+            seen.append(dict(asked))
 
     events = repo.client.meta.events
     events.register("provide-client-params.dynamodb.Query", record, unique_id="lean-test")
+    events.register(
+        "provide-client-params.dynamodb.BatchGetItem", record_batch, unique_id="lean-batch"
+    )
     try:
         yield seen
     finally:
         events.unregister("provide-client-params.dynamodb.Query", unique_id="lean-test")
+        events.unregister("provide-client-params.dynamodb.BatchGetItem", unique_id="lean-batch")
 
 
 def projected(params: dict[str, Any]) -> set[str]:
@@ -97,8 +109,11 @@ def test_list_filter_search_and_export_ask_only_for_row_attributes(repository: D
         )
         listings.append(dynamo.payment_search(repository, user_id=ALICE, query="heavy").items)
         listings.append(list(dynamo.payment_iter(repository, user_id=ALICE)))
+        listings.append(
+            dynamo.payment_rows_get(repository, user_id=ALICE, payment_ids=[full.payment_id])
+        )
 
-    assert len(queries) >= 8
+    assert len(queries) >= 9
     allowed = {"userId", "paymentId", *LIST_ATTRIBUTES}
     for params in queries:
         asked = projected(params)
@@ -200,3 +215,14 @@ def test_search_by_link_id_reads_the_keys_only_index_then_the_payment(
     # page shows it.
     assert found.payment_id == full.payment_id and found.history == full.history
     assert result.requests == 2
+
+
+def test_the_live_rows_are_read_in_one_batch_and_only_the_merchants(repository: Dynamo) -> None:
+    mine = make_payments(repository, n=3, start=START)
+    [theirs] = make_payments(repository, BOB, n=1, start=START)
+    asked = [p.payment_id for p in mine] + [theirs.payment_id, "not-an-id", "x" * 300, ""]
+    with recorded_queries(repository) as reads:
+        rows = dynamo.payment_rows_get(repository, user_id=ALICE, payment_ids=asked)
+    assert len(reads) == 1  # one BatchGetItem for the whole page
+    assert sorted(r.payment_id for r in rows) == sorted(p.payment_id for p in mine)
+    assert {r.version for r in rows} == {p.version for p in mine}
