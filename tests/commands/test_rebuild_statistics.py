@@ -106,3 +106,15 @@ def test_without_user_every_signed_in_merchant_is_rebuilt(repo: Dynamo, db: None
 def test_an_empty_user_is_refused_with_a_clear_message(repo: Dynamo) -> None:
     with pytest.raises(CommandError, match="--user needs a merchant id"):
         _run("--user", " ")
+
+
+def test_without_user_business_accounts_are_rebuilt_too(repo: Dynamo, db: None) -> None:
+    from accounts.models import MerchantAccount
+
+    business = "acct_01JBUSINESS0000000000000000"
+    MerchantAccount.objects.create(id=business, name="Shop Ltd")
+    merchant_user(ALICE, "Alice")
+    make_payments(repo, business, 2)
+    make_payments(repo, ALICE, 1)
+    assert "for 2 merchant(s) and 3 payment(s)" in _run()
+    assert dynamo.stats_for_range(repo, user_id=business).count == 2

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from social_django.models import UserSocialAuth
 
 from accounts.merchant import AUTH0_PROVIDER, DEV_PROVIDER
+from accounts.models import MerchantAccount
 from payments.dynamo import get_dynamo
 from payments.dynamo.stats_rebuild import stats_rebuild
 from payments.errors import RepositoryError
@@ -31,8 +32,8 @@ class Command(BaseCommand):
             dest="users",
             metavar="MERCHANT_ID",
             help="only this merchant (their Auth0 sub, e.g. 'auth0|65f0…'); repeat for more. "
-            "Default: every merchant who has signed in (Auth0 and development identities in "
-            "Django's database).",
+            "Default: every merchant account in Django's database (business and personal) and "
+            "every identity that has signed in.",
         )
         parser.add_argument(
             "--dry-run",
@@ -45,12 +46,16 @@ class Command(BaseCommand):
         if users is not None and not all(u.strip() for u in users):
             raise CommandError("--user needs a merchant id, e.g. --user 'auth0|65f0c0ffee'.")
         if users is None:
-            # Every merchant identity this deployment knows (payments are keyed by it).
-            users = list(
-                UserSocialAuth.objects.filter(provider__in=[AUTH0_PROVIDER, DEV_PROVIDER])
-                .values_list("uid", flat=True)
-                .distinct()
+            # Every merchant account (payments are keyed by its id), and every identity that
+            # signed in before accounts existed: its personal account is made on its next visit,
+            # but its payments are already keyed by its Auth0 sub.
+            accounts = set(MerchantAccount.objects.values_list("id", flat=True))
+            identities = set(
+                UserSocialAuth.objects.filter(
+                    provider__in=[AUTH0_PROVIDER, DEV_PROVIDER]
+                ).values_list("uid", flat=True)
             )
+            users = sorted(accounts | identities)
         dry_run = bool(options["dry_run"])
         try:
             report = stats_rebuild(get_dynamo(), user_ids=users, dry_run=dry_run)
