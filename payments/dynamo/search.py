@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from payments.cursors import decode_cursor, encode_cursor, query_fingerprint
@@ -39,6 +38,7 @@ from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_tru
 from payments.dynamo.payments import payment_get
 from payments.dynamo.search_index import payment_id_of, search_pk
 from payments.errors import InvalidCursor
+from payments.formatting import search_amount
 from payments.search_tokens import MAX_PREFIX, MIN_PREFIX, SearchTerms, search_terms
 
 MAX_QUERY_LENGTH = 128
@@ -140,7 +140,8 @@ def payment_search(
     lo = format_timestamp(created_from) if created_from else None
     # `~` sorts after `#<paymentId>`: every payment of the last millisecond is in.
     hi = format_timestamp(created_to - timedelta(milliseconds=1)) + "~" if created_to else None
-    terms = search_terms(text, _parse_search_amount(text))
+    # The one amount reader of the forms: £12.50, 12.50 and £1,250.00 alike; 12,50 is not 1250.
+    terms = search_terms(text, search_amount(text))
     fingerprint = query_fingerprint(
         {
             "search": terms.lookups,
@@ -329,13 +330,3 @@ def _exact_match(db: Dynamo, used: Metrics, user_id: str, text: str) -> Payment 
             if payment:
                 return payment
     return None
-
-
-def _parse_search_amount(text: str) -> Decimal | None:
-    match = _AMOUNT_RE.match(text.replace(",", ""))
-    if not match:
-        return None
-    try:
-        return Decimal(match.group(1))
-    except InvalidOperation:
-        return None
