@@ -103,10 +103,10 @@ def test_search_says_found_so_far_instead_of_a_count(alice: Client, repo: Dynamo
 def test_search_with_more_to_read_says_so_far(
     alice: Client, repo: Dynamo, settings: object
 ) -> None:
-    make_payments(repo, ALICE, 4, reference="HAY {i}")
+    make_payments(repo, ALICE, 30, reference="HAY {i}")
     settings.PAYMENTS_SEARCH_BUDGET = 2  # type: ignore[attr-defined]
-    # Status is checked on the payments the search entries name: with a budget of two reads
-    # and none of them failed, the search stops with more to read.
+    # Status is checked on the payments the search entries name: more entries than one read
+    # takes, none of them failed, and a budget of two: the search stops with more to read.
     line = count_line(html(alice.get("/?q=hay&status=failed")))
     assert line.startswith("0 found so far")
 
