@@ -157,6 +157,18 @@ class TableSpec:
             ]
         return kwargs
 
+    def keys_conflict(self, description: dict[str, Any]) -> bool:
+        """Whether an existing table's keys, or an existing index of one of our names, have
+        other keys than expected: nothing may then be changed automatically."""
+        if _keys_of(description.get("KeySchema", [])) != (self.hash_key, self.range_key):
+            return True
+        actual = {i["IndexName"]: i for i in description.get("GlobalSecondaryIndexes", [])}
+        return any(
+            index.name in actual
+            and _keys_of(actual[index.name]["KeySchema"]) != (index.hash_key, index.range_key)
+            for index in self.indexes
+        )
+
     def differences(self, description: dict[str, Any]) -> tuple[list[str], list[str]]:
         """Compare with a DescribeTable answer: (mismatches that break the code, harmless notes)."""
         problems: list[str] = []

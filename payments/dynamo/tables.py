@@ -62,7 +62,13 @@ def tables_drop(db: Dynamo) -> None:
 def _ensure_table(
     db: Dynamo, name: str, spec: TableSpec, wait_seconds: float, drop_retired: bool
 ) -> TableReport:
-    if _describe(db, name) is not None:
+    existing = _describe(db, name)
+    if existing is not None:
+        if spec.keys_conflict(existing):
+            # A table or index of ours with other keys needs a person's migration (see the
+            # README): report everything and change nothing, not even the missing indexes.
+            problems, notes = spec.differences(_wait_active(db, name, wait_seconds))
+            return TableReport(name, False, problems, notes)
         changed = _add_missing_indexes(db, name, spec, wait_seconds)
         if drop_retired:
             changed += _drop_retired_indexes(db, name, spec, wait_seconds)

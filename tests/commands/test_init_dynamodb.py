@@ -218,6 +218,8 @@ def test_an_index_of_ours_with_other_keys_is_reported_not_changed(
         err.getvalue()
     )
     assert _indexes(client, table)[STATUS_INDEX]["KeySchema"][1]["AttributeName"] == "status"
+    # Nothing at all is changed on a table that needs a person's migration: no index added.
+    assert set(_indexes(client, table)) == {STATUS_INDEX}
 
 
 def test_an_unreachable_endpoint_is_one_clear_line_and_a_failing_exit() -> None:
