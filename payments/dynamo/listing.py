@@ -35,7 +35,8 @@ from payments.domain import (
     parse_timestamp,
     require_user,
 )
-from payments.dynamo.client import Dynamo, Metrics, batch_get, query
+from payments.dynamo.batch import batch_get
+from payments.dynamo.client import Dynamo, Metrics, query
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, item_to_payment, payment_key, serialize
 from payments.dynamo.schema import (

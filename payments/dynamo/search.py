@@ -29,7 +29,8 @@ from payments.domain import (
     parse_currency,
     require_user,
 )
-from payments.dynamo.client import Dynamo, Metrics, batch_get
+from payments.dynamo.batch import batch_get
+from payments.dynamo.client import Dynamo, Metrics
 from payments.dynamo.client import query as run_query
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, item_to_payment, payment_key

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from payments.dynamo.client import Dynamo, Metrics, batch_put, count, translate_errors
+from payments.dynamo.batch import batch_put
+from payments.dynamo.client import Dynamo, Metrics, count, translate_errors
 from payments.dynamo.items import deserialize, serialize
 from payments.search_tokens import payment_tokens
 
