@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 CHROMIUM := /usr/bin/chromium
-# bash for `set -o pipefail` (progress lines are filtered through grep without hiding a failure).
+# bash for `set -o pipefail` (progress lines are filtered through grep without hiding a failure;
+# grep finding nothing, when every package is already installed, is not one).
 SHELL := /bin/bash
 
 .PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-hot-merchant bench-reconcile load seed
@@ -17,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || { echo "setup: creating the virtualenv in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
 	@echo "setup: installing $$(cat requirements.txt requirements-dev.txt | grep -cvE '^[[:space:]]*(#|-r|$$)') pinned Python packages into $(VENV) (a few minutes the first time) ..."
 	@set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt \
-		| grep --line-buffered -E '^(Collecting|Successfully installed)' | sed -u 's/^/setup: /'
+		| { grep --line-buffered -E '^(Collecting|Successfully installed)' || true; } | sed -u 's/^/setup: /'
 	@echo "setup: Python packages ready."
 	@touch $@
 

@@ -43,6 +43,7 @@ from queue import Queue
 from typing import Any
 
 from devtools import dynamodb_local
+from devtools.bulk_load import key_schema_reader
 from devtools.capture_client import CaptureClient, Key, merge_counters
 from devtools.dynamodb_local import REPO_ROOT
 from payments.dynamo.items import serialize
@@ -227,19 +228,8 @@ def _load_share(
     from payments import dynamo
 
     db = bench_db(endpoint, table, meta_table)
-    key_schemas: dict[str, tuple[str, ...]] = {}
     lock = threading.Lock()
-
-    def key_schema(name: str) -> tuple[str, ...]:
-        with lock:
-            if name not in key_schemas:
-                described = db.client.describe_table(TableName=name)["Table"]["KeySchema"]
-                key_schemas[name] = tuple(
-                    k["AttributeName"] for k in sorted(described, key=lambda k: k["KeyType"])
-                )
-            return key_schemas[name]
-
-    capture = CaptureClient(key_schema, db.client.meta)
+    capture = CaptureClient(key_schema_reader(db), db.client.meta)
     fake = replace(db, client=capture, control=None)
     queue: Queue[tuple[str, dict[str, Any]] | None] = Queue(maxsize=5_000)
     sent = [0]

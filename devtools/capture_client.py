@@ -64,6 +64,17 @@ class CaptureClient:
         self.sent.update(out)
         return out
 
+    def take_counter_changes(self) -> dict[Key, dict[str, Any]]:
+        """The counter items as changes since the last call (deserialised), forgetting them
+        without marking them sent: the next payment's ADD starts a new change of the same item.
+        For a loader that adds each batch's sums to items DynamoDB already holds."""
+        impure = self.counters & self.mixed
+        if impure:
+            raise RuntimeError(f"CaptureClient: {sorted(impure)[0]} is not a pure counter")
+        out = {k: self.items.pop(k) for k in list(self.items) if k in self.counters}
+        self.counters.clear()
+        return out
+
     def take_all(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every item still held, counters included (the end of the load)."""
         for key, item in self.items.items():

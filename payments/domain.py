@@ -142,6 +142,11 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(value: str) -> datetime:
+    """A stored timestamp (`format_timestamp`'s shape) back to an aware datetime."""
+    if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
+        # The shape every stored timestamp has: C's ISO parser, ~10x faster than strptime (a
+        # list page parses hundreds of them).
+        return datetime.fromisoformat(value)
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 

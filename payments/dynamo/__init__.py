@@ -32,8 +32,9 @@ DESIGN.md's access-pattern table asks, whatever the size of the history:
 - list / filter by status, currency and date: one Query per stream (one per status asked for),
   each reading at most page size + 1 items, keyed on an index whose sort key carries the date;
 - one payment: one GetItem; link id / TrueLayer id: one indexed Query;
-- statistics: hourly and daily aggregate items in the meta table, written in the same
-  transaction as the payment, so a range costs its number of days (plus the hours at its edges);
+- statistics: day and month aggregate items in the meta table (the merchant's time zone),
+  written in the same transaction as the payment, so a range costs its number of days (whole
+  months inside a long range cost one item each);
 - search by words, payer, email, short id or amount: one Query per token looked up (at most
   two) in the search index and one BatchGetItem of the page's payments, about two items read
   per result at any depth (a budget bounds what filters that drop most results may read).
@@ -101,6 +102,7 @@ from payments.dynamo.stats import (
     StatsPeriod,
     refund_totals_for_range,
     run_concurrently,
+    stats_counters_add,
     stats_daily,
     stats_for_range,
     stats_period,
@@ -162,6 +164,7 @@ __all__ = [
     "refund_totals_for_range",
     "StatsPeriod",
     "run_concurrently",
+    "stats_counters_add",
     "stats_daily",
     "stats_for_range",
     "stats_period",

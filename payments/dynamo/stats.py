@@ -35,7 +35,7 @@ from payments.domain import (
     Totals,
     require_user,
 )
-from payments.dynamo.client import Dynamo, Metrics, query
+from payments.dynamo.client import Dynamo, Metrics, count, query, translate_errors
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, serialize
 from payments.dynamo.schema import DAY, MONTH, stats_pk
@@ -116,6 +116,24 @@ def stats_update_actions(
             }
         )
     return actions
+
+
+def stats_counters_add(
+    db: Dynamo, *, key: Mapping[str, Any], moves: Mapping[str, Any], metrics: Metrics | None = None
+) -> None:
+    """Add `moves` to one aggregate item (its `pk`/`sk` in `key`) in one UpdateItem, outside any
+    transaction: for a bulk load (demo data) that counted many payments at once and sends each
+    day's and month's sums in one write. ADD is not idempotent: an unanswered write raises
+    `DatabaseUnavailable(outcome_unknown=True)` and must not be blindly repeated."""
+    expr = Expr()
+    count(metrics, requests=1)
+    with translate_errors(write=True):
+        db.client.update_item(
+            TableName=db.meta_table,
+            Key=serialize({"pk": key["pk"], "sk": key["sk"]}),
+            UpdateExpression=expr.additions(moves),
+            **expr.kwargs(),
+        )
 
 
 # --- reads ----------------------------------------------------------------------------------

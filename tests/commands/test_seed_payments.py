@@ -4,16 +4,23 @@ timelines, attempts, links and times tell one consistent story."""
 from __future__ import annotations
 
 import io
+import json
+import random
+import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from devtools.bulk_load import BulkWriter
 from payments import dynamo
 from payments.domain import PaymentStatus
 from payments.dynamo import Dynamo
 from payments.lifecycle import FINAL_STATUSES
-from tests.factories import ALICE
+from payments.management.commands import seed_payments as seed_command
+from payments.search_tokens import short_id_tail
+from tests.factories import ALICE, BOB, make_payments
 
 
 def seed(count: int, *extra: str) -> str:
@@ -86,3 +93,74 @@ def test_every_timeline_is_in_order_in_the_past_and_agrees_with_link_and_times(
 def test_it_refuses_to_make_real_truelayer_links(repo: Dynamo) -> None:
     with pytest.raises(CommandError, match="never from TrueLayer"):
         seed(1)
+
+
+def _items_of(repo: Dynamo, user_id: str) -> list[str]:
+    """Every item (both tables) that names `user_id` or one of its payments, with those ids
+    replaced by placeholders, as sorted JSON lines: what two merchants' equal stories share."""
+    payments = list(dynamo.payment_iter(repo, user_id=user_id))
+    names = {user_id: "<user>"}
+    for p in payments:
+        names |= {p.payment_id: "<payment>", p.payment_id.lower(): "<payment>"}
+        names |= {p.payment_link_id: "<link>", f"w:{short_id_tail(p.payment_id)}": "<short id>"}
+    lines = []
+    for table in (repo.table, repo.meta_table):
+        for page in repo.client.get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                item.pop("openShard", None)  # spread by the payment id's hash
+                text = json.dumps(item, sort_keys=True)
+                if not any(name in text for name in names):
+                    continue
+                for name, placeholder in names.items():
+                    text = text.replace(name, placeholder)
+                lines.append(text)
+    return sorted(lines)
+
+
+def test_bulk_written_items_are_exactly_what_the_services_write_one_request_at_a_time(
+    repo: Dynamo, simulator_on: None
+) -> None:
+    """`make seed` sends what the services wrote in bulk (devtools/bulk_load.py): the items it
+    stores are the ones the same story stores through DynamoDB request by request."""
+    now = datetime.now(UTC)
+    for number in range(12):  # every kind of story, some open, some closed
+        plan = seed_command._plan(random.Random(number), number, now, days=3)
+        seed_command._make(repo, BOB, plan, now)  # request by request
+        with BulkWriter(repo) as writer:
+            seed_command._make(writer.db, ALICE, plan, now)
+        direct, bulk = _items_of(repo, BOB), _items_of(repo, ALICE)
+        assert bulk == direct, (number, set(bulk) ^ set(direct))
+        for user_id in (ALICE, BOB):  # one payment at a time: placeholders stay unambiguous
+            for payment in dynamo.payment_iter(repo, user_id=user_id):
+                _forget(repo, user_id, payment.payment_id)
+
+
+def _forget(repo: Dynamo, user_id: str, payment_id: str) -> None:
+    for table in (repo.table, repo.meta_table):
+        for page in repo.client.get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                text = json.dumps(item)
+                if payment_id in text or payment_id.lower() in text or user_id in text:
+                    keys = ("userId", "paymentId") if table == repo.table else ("pk", "sk")
+                    repo.client.delete_item(TableName=table, Key={k: item[k] for k in keys})
+
+
+def test_seeding_adds_to_a_merchants_statistics_and_says_what_it_cost(
+    repo: Dynamo, simulator_on: None
+) -> None:
+    make_payments(repo, n=3)  # the merchant already has payments (and statistics)
+    first = seed(40, "--seed", "1", "--days", "5")
+    seed(25, "--seed", "2", "--days", "5")
+    payments = list(dynamo.payment_iter(repo, user_id=ALICE))
+    assert len(payments) == 68
+    stats = dynamo.stats_for_range(repo, user_id=ALICE, start=None, end=None)
+    counted = {k: (v.count, v.amount) for k, v in stats.totals.items() if v.count}
+    brute: dict[tuple[object, str], tuple[int, Decimal]] = {}
+    for p in payments:
+        n, amount = brute.get((p.status, p.currency), (0, Decimal(0)))
+        brute[(p.status, p.currency)] = (n + 1, amount + p.amount)
+    assert counted == brute
+    # About 28 items a payment in batches of 25, and one write per day and month touched:
+    # far below the ~11 requests a payment of writing it step by step.
+    requests = int(re.search(r"([\d,]+) DynamoDB requests", first)[1].replace(",", ""))  # type: ignore[index]
+    assert requests <= 40 * 3

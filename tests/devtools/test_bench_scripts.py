@@ -3,6 +3,7 @@ loader's client double evaluates writes as DynamoDB does."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from decimal import Decimal
@@ -172,3 +173,26 @@ def test_make_load_runs_at_a_tiny_size(dynamodb_local_endpoint):
     for row in rows:
         if len(row) > 7 and row[1] in ("1", "8"):
             assert int(row[2]) > 0 and row[7] == "0", row  # answered, and never an error
+
+
+def test_dynamodb_local_files_are_put_in_write_ahead_log_mode_and_keep_their_data(tmp_path):
+    """`make run`'s persistent DynamoDB Local writes through SQLite's write-ahead log (35 s ->
+    22 s for `make seed COUNT=1000`): set on a new file, and on an existing one without loss."""
+    import sqlite3
+
+    from devtools.dynamodb_local import use_write_ahead_log
+
+    fresh = tmp_path / "fresh.db"
+    use_write_ahead_log(fresh)
+    with contextlib.closing(sqlite3.connect(fresh)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    existing = tmp_path / "existing.db"
+    with contextlib.closing(sqlite3.connect(existing)) as db:
+        db.execute("CREATE TABLE t (v TEXT)")
+        db.execute("INSERT INTO t VALUES ('kept')")
+        db.commit()
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    use_write_ahead_log(existing)
+    with contextlib.closing(sqlite3.connect(existing)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("SELECT v FROM t").fetchall() == [("kept",)]

@@ -9,7 +9,8 @@ session (the app builds its own sessions). Each call is attributed by its Python
   `InitDynamoDBPolicy`;
 * `app`: made from the product's code (payments/, accounts/, simulator/, payments_dashboard/):
   checked against `AppPolicy`;
-* neither (the test harness creating, listing or deleting tables): not recorded.
+* neither (the test harness creating, listing or deleting tables, and `make seed`'s bulk writer
+  of demo data): not recorded.
 
 A transaction is authorised by IAM as its parts (`TransactWriteItems` -> `PutItem`,
 `UpdateItem`, `ConditionCheckItem` per table), so it is recorded that way. Tables are named
@@ -42,6 +43,9 @@ _APP_PREFIXES = tuple(
 # `search_backfill` (`manage.py index_search`) is run with the same deploy role.
 _INIT_FUNCTIONS = {"ensure_tables", "tables_ensure", "search_backfill"}
 _HARNESS_FUNCTIONS = {"tables_drop"}
+# The bulk writer of `make seed` (demo data, DynamoDB Local only: the seed refuses to run unless
+# the simulator stands in for TrueLayer), never run with the app's role: not recorded.
+_DEV_TOOL_FILES = {str(_ROOT / "devtools" / "bulk_load.py")}
 # Where a call's table names are found: the repository (`self`) or the data layer's handle (`db`).
 _HANDLE_NAMES = ("self", "db")
 _TRANSACT_PARTS = {
@@ -75,6 +79,8 @@ def _caller() -> tuple[str | None, dict[str, str]]:
     kind = None
     tables: dict[str, str] = {}
     while frame is not None:
+        if frame.f_code.co_filename in _DEV_TOOL_FILES:
+            return None, tables
         in_app = frame.f_code.co_filename.startswith(_APP_PREFIXES)
         if in_app and not tables:
             for name in _HANDLE_NAMES:

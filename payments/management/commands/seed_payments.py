@@ -20,7 +20,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
+from devtools.bulk_load import BulkWriter
 from payments import dynamo, services
 from payments.domain import Payment, utc_now
 from payments.errors import RepositoryError
@@ -43,6 +45,8 @@ _STORIES: list[tuple[AttemptStatus | str, ...]] = [
     (_A.AUTHORIZATION_REQUIRED, _A.FAILED, _A.AUTHORIZATION_REQUIRED, _A.EXECUTED, "fulfilled"),
     (_A.AUTHORIZATION_REQUIRED, _A.AUTHORIZING, _A.FAILED, "expired"),
 ]
+# Payments written per bulk send.
+_BATCH = 250
 _FAILURES = ["authorization_failed", "provider_rejected", "user_canceled_at_provider", "expired"]
 _PAYERS = [
     ("Amelia Hughes", "amelia.hughes@example.com"),
@@ -101,18 +105,34 @@ class Command(BaseCommand):
         count = options["count"]
         # Every random choice is drawn first, in order, so `--seed` repeats the same data.
         plans = [_plan(rng, i, now, options["days"]) for i in range(count)]
+        # Oldest first: a batch then touches a few days' statistics items, not every day's.
+        plans.sort(key=lambda plan: plan.created)
         started = time.monotonic()
+        # The services write into memory; each batch of payments is then sent in bulk
+        # (devtools/bulk_load.py): the same items as one request per step, in ~1/10 the requests.
+        done = 0
         try:
-            for done, plan in enumerate(plans, start=1):
-                _make(db, user_id, plan, now)
-                if done % 200 == 0 and done < count:
-                    self.stdout.write(f"  {done} of {count} ...")
+            with BulkWriter(db) as writer:
+                for first in range(0, count, _BATCH):
+                    # One commit for the batch's simulator links (Django's database).
+                    with transaction.atomic():
+                        for plan in plans[first : first + _BATCH]:
+                            _make(writer.db, user_id, plan, now)
+                            writer.payment_done()
+                    writer.flush()  # sent while the next batch is made
+                    done = first
+                    if first:
+                        self.stdout.write(f"  {first} of {count} ...")
         except RepositoryError as error:
-            raise CommandError(error.message) from None
+            raise CommandError(
+                f"{error.message} At least {done} demo payments were written; some of the "
+                "others may have been written in part."
+            ) from None
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created {count} demo payments for {user_id} in {db.table} ({seconds:.1f} s)."
+                f"Created {count} demo payments for {user_id} in {db.table} ({seconds:.1f} s, "
+                f"{writer.requests:,} DynamoDB requests)."
             )
         )
 
