@@ -4,9 +4,10 @@ Each filter combination is served by one or more query streams, each one Query o
 or on an index whose sort key carries the creation time (so a date range is a key condition, not
 a FilterExpression over the history). A date range without status or currency is a key condition
 on the base table's ULID `paymentId`, whose first 10 characters are the creation time. Several
-statuses mean one stream per status, queried concurrently and merged newest first; each stream
-reads at most page size + 1 items per page. The signed cursor keeps every stream's position
-(`payments.cursors`).
+statuses mean one stream per status, queried concurrently and merged newest first: each first
+reads its share of the page, and a stream that runs dry is read again for what the page lacks
+(about one page of items in all, not one per status). The signed cursor keeps every stream's
+position (`payments.cursors`).
 
 Every Query asks only for `LIST_ATTRIBUTES` (the list indexes project no more): a row never
 carries the timeline, the webhook log or raw provider responses, so a page costs the same
@@ -172,7 +173,8 @@ def payment_list(
 ) -> PaymentPage:
     """Newest first, one page. Filters: any of `statuses`, one `currency`, and a creation
     range [created_from, created_to). One Query per status (or one in all without a status
-    filter), each reading at most page_size + 1 items; `next_cursor` continues."""
+    filter): one stream reads page_size + 1 items, several read their shares first and are read
+    again when one runs dry; `next_cursor` continues."""
     require_user(user_id)
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise PaymentValidationError("page_size", f"Page size must be 1 to {MAX_PAGE_SIZE}.")
@@ -194,27 +196,55 @@ def payment_list(
         if set(positions) != set(streams) or not _positions_belong_to(positions, user_id):
             raise InvalidCursor()
     used = Metrics()
-    requests: dict[str, dict[str, Any]] = {}
-    for name, stream in streams.items():
-        if positions[name] == _DONE:
+    live = [name for name in streams if positions[name] != _DONE]
+    # Where each stream resumes (raw key), what it has answered so far, and whether it is done.
+    resume = {name: serialize(positions[name]) if positions[name] else None for name in live}
+    buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in live}
+    exhausted = dict.fromkeys(live, False)
+    taken = dict.fromkeys(live, 0)
+    # One stream reads the page and one more. Several first read their share of the page (and
+    # one more) each: a stream that runs dry before the page is full is read again for what
+    # the page still lacks. Items are merged on their raw keys and only the page's are
+    # deserialised: a page of three statuses costs about one page of items, not three.
+    share = page_size + 1 if len(live) <= 1 else -(-page_size // len(live)) + 1
+    wanted_more = dict.fromkeys(live, share)
+    page: list[dict[str, Any]] = []
+    while True:
+        if wanted_more:
+            requests: dict[str, dict[str, Any]] = {}
+            for name, limit in wanted_more.items():
+                kwargs = streams[name].query_kwargs(user_id, limit)
+                if resume[name]:
+                    kwargs["ExclusiveStartKey"] = resume[name]
+                requests[name] = kwargs
+            for name, answer in _query_all(db, used, requests).items():
+                buffers[name].extend(answer.get("Items", []))
+                resume[name] = answer.get("LastEvaluatedKey")
+                exhausted[name] = resume[name] is None
+            wanted_more = {}
+        if len(page) == page_size:
+            break
+        # A stream with nothing left in hand but more in DynamoDB may hold the next item.
+        dry = [n for n in live if taken[n] == len(buffers[n]) and not exhausted[n]]
+        if dry:
+            wanted_more = dict.fromkeys(dry, page_size - len(page) + 1)
             continue
-        kwargs = stream.query_kwargs(user_id, page_size + 1)
-        if positions[name]:
-            kwargs["ExclusiveStartKey"] = serialize(positions[name])
-        requests[name] = kwargs
-    answers = _query_all(db, used, requests)
-    heads = {name: [deserialize(raw) for raw in a.get("Items", [])] for name, a in answers.items()}
-    exhausted = {name: "LastEvaluatedKey" not in a for name, a in answers.items()}
-    page, consumed = _merge_newest_first(heads, page_size)
+        heads = [n for n in live if taken[n] < len(buffers[n])]
+        if not heads:
+            break
+        best = max(heads, key=lambda n: _order_key(buffers[n][taken[n]]))
+        page.append(buffers[best][taken[best]])
+        taken[best] += 1
     next_positions = dict(positions)
     more = False
-    for name, items in heads.items():
-        if consumed[name] == len(items) and exhausted[name]:
+    for name in live:
+        if taken[name] == len(buffers[name]) and exhausted[name]:
             next_positions[name] = _DONE
             continue
         more = True
-        if consumed[name]:
-            next_positions[name] = streams[name].key_of(items[consumed[name] - 1])
+        if taken[name]:
+            last = deserialize(buffers[name][taken[name] - 1])
+            next_positions[name] = streams[name].key_of(last)
     next_cursor = (
         encode_cursor(user_id=user_id, fingerprint=fingerprint, position=next_positions)
         if more
@@ -223,7 +253,7 @@ def payment_list(
     if metrics is not None:
         metrics.add(used.requests, used.items_read)
     return PaymentPage(
-        [item_to_payment(i) for i in page], next_cursor, used.requests, used.items_read
+        [item_to_payment(deserialize(i)) for i in page], next_cursor, used.requests, used.items_read
     )
 
 
@@ -277,29 +307,9 @@ def _query_all(
         return {name: future.result() for name, future in futures.items()}
 
 
-def _merge_newest_first(
-    heads: dict[str, list[dict[str, Any]]], page_size: int
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Up to `page_size` items from the streams' heads, newest first; how many each gave."""
-    page: list[dict[str, Any]] = []
-    consumed: dict[str, int] = dict.fromkeys(heads, 0)
-    while len(page) < page_size:
-        best: str | None = None
-        for name, items in heads.items():
-            if consumed[name] < len(items) and (
-                best is None
-                or _order_key(items[consumed[name]]) > _order_key(heads[best][consumed[best]])
-            ):
-                best = name
-        if best is None:
-            break
-        page.append(heads[best][consumed[best]])
-        consumed[best] += 1
-    return page, consumed
-
-
-def _order_key(item: Mapping[str, Any]) -> tuple[str, str]:
-    return str(item["createdAt"]), str(item["paymentId"])
+def _order_key(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """Newest first: creation time, then id (raw attribute values, as the Query answered)."""
+    return str(raw["createdAt"]["S"]), str(raw["paymentId"]["S"])
 
 
 def _positions_belong_to(positions: Mapping[str, Any], user_id: str) -> bool:

@@ -169,6 +169,7 @@ def test_make_load_runs_at_a_tiny_size(dynamodb_local_endpoint):
         "search 'booking'",
         "statistics 30 days",
         "detail",
+        "list live update (25 rows)",
     }, out
     for row in rows:
         if len(row) > 7 and row[1] in ("1", "8"):
