@@ -66,9 +66,10 @@ def test_a_hung_database_answers_503_at_the_deadline(
     release = threading.Event()
 
     def hangs() -> None:
-        release.wait(10)
+        release.wait(30)
 
-    settings.HEALTHZ_TIMEOUT_SECONDS = 1
+    # A deadline the other check meets even on a busy CI machine (two cores, eight processes).
+    settings.HEALTHZ_TIMEOUT_SECONDS = 3
     client.get("/healthz")  # the DynamoDB client is made once per process, not at each check
     monkeypatch.setitem(health.CHECKS, "database", hangs)
     started = time.monotonic()
@@ -78,8 +79,8 @@ def test_a_hung_database_answers_503_at_the_deadline(
         release.set()
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "no answer within 1 s", "dynamodb": "ok"}
-    assert time.monotonic() - started < 2.5
+    assert response.json()["checks"] == {"database": "no answer within 3 s", "dynamodb": "ok"}
+    assert time.monotonic() - started < 5  # at the deadline, not when the database answers
 
 
 def test_healthz_answers_any_host_over_plain_http_without_a_session(
