@@ -18,27 +18,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from threading import Lock
 from typing import Any, cast
 
 from devtools.capture_client import CaptureClient
 from payments import dynamo
+from payments.dynamo import schema
 from payments.dynamo.batch import batch_put
 
 
 def key_schema_reader(db: dynamo.Dynamo) -> Callable[[str], tuple[str, ...]]:
-    """A table's key attribute names (hash, then range), read once from DescribeTable."""
-    known: dict[str, tuple[str, ...]] = {}
-    lock = Lock()
+    """A table's key attribute names (hash, then range), from the schema the data layer creates
+    its two tables with (no request: a DynamoDB that is down fails at the first send, as a
+    `payments.errors` error)."""
+    specs = {db.table: schema.PAYMENTS_TABLE, db.meta_table: schema.META_TABLE}
 
     def key_schema(name: str) -> tuple[str, ...]:
-        with lock:
-            if name not in known:
-                described = db.client.describe_table(TableName=name)["Table"]["KeySchema"]
-                known[name] = tuple(
-                    k["AttributeName"] for k in sorted(described, key=lambda k: k["KeyType"])
-                )
-            return known[name]
+        spec = specs[name]
+        return (spec.hash_key, spec.range_key)
 
     return key_schema
 
@@ -72,8 +68,16 @@ class BulkWriter:
     def __enter__(self) -> BulkWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+            return
+        # Writing failed part-way: what the failed batch captured is not sent (a payment may be
+        # half written in memory); the send under way finishes.
+        try:
+            self.wait()
+        finally:
+            self._shutdown()
 
     def payment_done(self) -> None:
         """Set aside the items of the payment just written, to be sent by the next `flush()`."""
@@ -109,8 +113,11 @@ class BulkWriter:
             self.flush()
             self.wait()
         finally:
-            self._background.shutdown()
-            self._senders.shutdown()
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._background.shutdown()
+        self._senders.shutdown()
 
     # Named functions of this module (not the data layer's, submitted directly): the test
     # suite's IAM recorder tells this dev tool's calls from the app's by its frames.

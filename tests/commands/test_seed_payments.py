@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from devtools.bulk_load import BulkWriter
 from payments import dynamo
@@ -164,3 +165,15 @@ def test_seeding_adds_to_a_merchants_statistics_and_says_what_it_cost(
     # far below the ~11 requests a payment of writing it step by step.
     requests = int(re.search(r"([\d,]+) DynamoDB requests", first)[1].replace(",", ""))  # type: ignore[index]
     assert requests <= 40 * 3
+
+
+def test_with_dynamodb_down_it_says_so_and_how_much_was_written(
+    simulator_on: None, settings: SettingsWrapper
+) -> None:
+    settings.DYNAMODB_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens on discard
+    settings.DYNAMODB_TIMEOUT_SECONDS = 1
+    settings.DYNAMODB_MAX_ATTEMPTS = 1
+    with pytest.raises(CommandError) as refused:
+        seed(3)
+    message = str(refused.value)
+    assert "database" in message.lower() and "At least 0 demo payments were written" in message
