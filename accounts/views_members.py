@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from social_django.models import UserSocialAuth
 
 from accounts import memberships as service
+from accounts.emails import invitation_email_send, invitation_emails_enabled
 from accounts.forms import BusinessAccountForm, InviteForm, RoleForm
 from accounts.merchant import (
     AUTH0_PROVIDER,
@@ -106,11 +107,26 @@ def member_invite(request: AuthenticatedHttpRequest) -> HttpResponse:
         form.add_error(refused.field if refused.field in form.fields else None, refused.message)
         return _members_page(request, invite_form=form, status=400)
     link = request.build_absolute_uri(reverse("invitation", args=[token]))
-    messages.success(
-        request,
-        f"Invitation created for {invitation.email} as {invitation.get_role_display().lower()}. "
-        "Send them the link below; it works once, for 7 days.",
+    created = (
+        f"Invitation created for {invitation.email} as {invitation.get_role_display().lower()}."
     )
+    if not invitation_emails_enabled():
+        messages.success(request, f"{created} Send them the link below; it works once, for 7 days.")
+        return _members_page(request, invitation_link=link, status=201)
+    me = identity(request)
+    problem = invitation_email_send(invitation, link=link, inviter=me.name or me.email or me.sub)
+    if problem is None:
+        messages.success(
+            request,
+            f"{created} We emailed them the link; it is also below, to send another way. It "
+            "works once, for 7 days.",
+        )
+    else:
+        messages.warning(
+            request,
+            f"{created} The email was not sent ({problem}): send them the link below yourself; "
+            "it works once, for 7 days.",
+        )
     return _members_page(request, invitation_link=link, status=201)
 
 

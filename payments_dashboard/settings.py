@@ -403,3 +403,18 @@ try:
         raise InvalidOperation
 except InvalidOperation:
     raise SystemExit("Refusing to start: PAYMENTS_MAX_AMOUNT must be a positive amount.") from None
+
+# Invitation emails (accounts/emails.py): SMTP when EMAIL_HOST is set, the console with DEBUG on;
+# otherwise none are sent and the owner sends the link the members page shows.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Payments <payments@localhost>")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+INVITATION_EMAILS = bool(EMAIL_HOST) or DEBUG

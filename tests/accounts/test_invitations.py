@@ -8,8 +8,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.merchant import CURRENT_ACCOUNT_SESSION_KEY
 from accounts.models import Invitation, Membership, Role
@@ -210,3 +212,50 @@ def test_the_development_sign_in_gives_a_verified_email_so_invitations_work_loca
 
     assert carol.post(link).status_code == 302
     assert carol.get("/test/payments/").content.decode() == f"payments of {shop}"
+
+
+def test_the_invitation_is_emailed_with_its_link_when_a_mail_server_is_set(
+    owner: tuple[Client, str], settings: SettingsWrapper
+) -> None:
+    settings.INVITATION_EMAILS = True
+    owner_client, _ = owner
+    response = owner_client.post(
+        "/accounts/members/invite/", {"email": "bob@example.com", "role": "operator"}
+    )
+    assert response.status_code == 201
+    page = response.content.decode()
+    assert "We emailed them the link" in page
+    (sent,) = mail.outbox
+    assert sent.to == ["bob@example.com"]
+    assert "Alice invited you to Shop" in sent.subject
+    link = re.search(r'data-copy="(http://testserver/invitations/[^"/]+/)"', page)
+    assert link and link.group(1) in sent.body  # the same link as the page shows, once
+    assert "as operator" in sent.body
+
+
+def test_a_mail_server_that_refuses_leaves_the_link_to_send_and_the_invitation_kept(
+    owner: tuple[Client, str], settings: SettingsWrapper
+) -> None:
+    settings.INVITATION_EMAILS = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    owner_client, _ = owner
+    response = owner_client.post(
+        "/accounts/members/invite/", {"email": "bob@example.com", "role": "viewer"}
+    )
+    assert response.status_code == 201
+    page = response.content.decode()
+    assert "The email was not sent (the mail server did not accept it)" in page
+    assert 'data-testid="invitation-link"' in page
+    assert Invitation.objects.filter(email="bob@example.com").count() == 1
+
+
+def test_without_a_mail_server_nothing_is_emailed_and_the_owner_sends_the_link(
+    owner: tuple[Client, str], settings: SettingsWrapper
+) -> None:
+    settings.INVITATION_EMAILS = False
+    owner_client, _ = owner
+    page = owner_client.post(
+        "/accounts/members/invite/", {"email": "bob@example.com", "role": "viewer"}
+    ).content.decode()
+    assert "Send them the link below" in page and not mail.outbox
