@@ -100,8 +100,9 @@ def dynamodb(cache: bool = True, endpoint: str | None = None) -> Iterator[tuple[
                 if other != folder and other.is_dir():
                     shutil.rmtree(other, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
+    # Rollback journal: hours of bulk writes starve write-ahead-log checkpoints.
     server = dynamodb_local.start_on_free_port(
-        folder, log_path=(folder or CACHE_DIR) / "dynamodb.log"
+        folder, log_path=(folder or CACHE_DIR) / "dynamodb.log", write_ahead_log=False
     )
     try:
         yield server.endpoint_url, folder

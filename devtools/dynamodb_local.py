@@ -294,16 +294,20 @@ def wait_until_ready(
 SHARED_DB_FILE = "shared-local-instance.db"
 
 
-def use_write_ahead_log(db_file: Path) -> None:
-    """Put DynamoDB Local's SQLite file in write-ahead-log mode (created empty if it is not there
-    yet: DynamoDB Local adds its tables to it). The mode is kept in the file, and DynamoDB Local
-    does not change it. Measured: `make seed COUNT=1000` 35 s -> 22 s; writes stay as durable
-    (every commit is still synced, to the log). Nothing is done while another process has the
-    file open for writing (SQLite refuses to change the mode then)."""
+def use_write_ahead_log(db_file: Path, wanted: bool = True) -> None:
+    """Put DynamoDB Local's SQLite file in write-ahead-log mode, or back to SQLite's default
+    rollback journal (created empty if it is not there yet: DynamoDB Local adds its tables to
+    it). The mode is kept in the file, and DynamoDB Local does not change it. Measured: `make
+    seed COUNT=1000` 35 s -> 22 s; writes stay as durable (every commit is still synced, to the
+    log). Not for hours of writes without a pause (the bulk loads of `make bench`): SQLite can
+    only restart the log when no transaction is open, so under constant load it grows without
+    bound (23 GB while loading 40,000 benchmark payments). Nothing is done while another process
+    has the file open (SQLite refuses to change the mode then)."""
     import sqlite3
 
+    mode = "WAL" if wanted else "DELETE"
     with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db_file)) as db:
-        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA journal_mode={mode}")
 
 
 def dynamodb_local_command(jar: Path, port: int, db_path: Path | None) -> list[str]:
@@ -335,11 +339,14 @@ def start(
     install_dir: Path = DEFAULT_INSTALL_DIR,
     log_path: Path | None = None,
     wait_timeout: float = 60.0,
+    write_ahead_log: bool = True,
 ) -> LocalServer:
     """Installs (if needed) and starts DynamoDB Local; returns once it answers.
 
     ``db_path`` None keeps everything in memory (``-inMemory``); otherwise ``-sharedDb -dbPath``
-    so every access key and region sees the same tables and the data survives restarts.
+    so every access key and region sees the same tables and the data survives restarts, in
+    SQLite's write-ahead-log mode unless ``write_ahead_log`` is False (see
+    `use_write_ahead_log`).
     """
     problem = java_problem()
     if problem is not None:
@@ -349,7 +356,7 @@ def start(
     jar = install(install_dir)
     if db_path is not None:
         db_path.mkdir(parents=True, exist_ok=True)
-        use_write_ahead_log(db_path / SHARED_DB_FILE)
+        use_write_ahead_log(db_path / SHARED_DB_FILE, write_ahead_log)
     command = dynamodb_local_command(jar, port, db_path)
     return _launch(command, port, "DynamoDB Local", db_path, log_path, wait_timeout, cwd=jar.parent)
 
@@ -390,13 +397,17 @@ def _launch(
 
 
 def start_on_free_port(
-    db_path: Path | None = None, *, log_path: Path | None = None, attempts: int = 3
+    db_path: Path | None = None,
+    *,
+    log_path: Path | None = None,
+    attempts: int = 3,
+    write_ahead_log: bool = True,
 ) -> LocalServer:
     """Starts DynamoDB Local on a free port, retrying if another process takes the port first."""
     last: DynamoDBLocalError | None = None
     for _ in range(attempts):
         try:
-            return start(free_port(), db_path, log_path=log_path)
+            return start(free_port(), db_path, log_path=log_path, write_ahead_log=write_ahead_log)
         except DynamoDBLocalError as exc:
             if "already in use" not in str(exc) and "BindException" not in str(exc):
                 raise
