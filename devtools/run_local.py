@@ -177,6 +177,21 @@ class Reconciler:
                 self.process.kill()
 
 
+@dataclass
+class Checkpointer:
+    """Every `every_seconds`, copies DynamoDB Local's write-ahead log into its SQLite file
+    (`dynamodb_local.checkpoint`), which DynamoDB Local never does while it runs."""
+
+    db_file: Path | None
+    every_seconds: float = 10.0
+    next_run: float = field(default_factory=time.monotonic)
+
+    def tick(self) -> None:
+        if self.db_file is not None and time.monotonic() >= self.next_run:
+            self.next_run = time.monotonic() + self.every_seconds
+            dynamodb_local.checkpoint(self.db_file)
+
+
 def serve(address: str, env: dict[str, str], supervisor: EngineSupervisor) -> int:
     """Runs the dev server until it exits, the engine can't be kept up, or we are told to
     stop. A dead engine is restarted (on the same port, with the same data)."""
@@ -188,6 +203,8 @@ def serve(address: str, env: dict[str, str], supervisor: EngineSupervisor) -> in
         preexec_fn=dynamodb_local._die_with_parent,
     )
     reconciler = Reconciler(env)
+    db_path = supervisor.engine.db_path
+    checkpointer = Checkpointer(db_path / dynamodb_local.SHARED_DB_FILE if db_path else None)
     try:
         while True:
             code = app.poll()
@@ -197,6 +214,7 @@ def serve(address: str, env: dict[str, str], supervisor: EngineSupervisor) -> in
             if not supervisor.check():
                 return 1
             reconciler.tick()
+            checkpointer.tick()
             time.sleep(0.5)
     finally:
         reconciler.stop()

@@ -197,3 +197,32 @@ def test_dynamodb_local_files_are_put_in_write_ahead_log_mode_and_keep_their_dat
     with contextlib.closing(sqlite3.connect(existing)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert db.execute("SELECT v FROM t").fetchall() == [("kept",)]
+
+
+def test_a_checkpoint_moves_the_write_ahead_log_into_the_file_while_a_writer_has_it_open(
+    tmp_path,
+):
+    """`make run` checkpoints DynamoDB Local's log every few seconds (it never does itself): the
+    data lands in the file and the log is reused, with the engine's connection still open."""
+    import sqlite3
+
+    from devtools.dynamodb_local import checkpoint, use_write_ahead_log
+
+    path = tmp_path / "shared-local-instance.db"
+    use_write_ahead_log(path)
+    engine = sqlite3.connect(path)  # stands for DynamoDB Local's connection, kept open
+    engine.execute("PRAGMA wal_autocheckpoint=0")  # as DynamoDB Local behaves
+    engine.execute("CREATE TABLE t (v BLOB)")
+    for _ in range(200):
+        engine.execute("INSERT INTO t VALUES (randomblob(4000))")
+        engine.commit()
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_size > 800_000 and path.stat().st_size < 100_000
+    checkpoint(path)
+    assert path.stat().st_size > 800_000  # the rows are in the file now
+    size = wal.stat().st_size
+    engine.execute("INSERT INTO t VALUES (randomblob(4000))")
+    engine.commit()
+    assert wal.stat().st_size == size  # the log restarted from its beginning: reused, not grown
+    engine.close()
+    checkpoint(tmp_path / "missing.db")  # no file yet: nothing to do, no error
