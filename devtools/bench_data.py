@@ -100,6 +100,8 @@ def dynamodb(cache: bool = True, endpoint: str | None = None) -> Iterator[tuple[
                 if other != folder and other.is_dir():
                     shutil.rmtree(other, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
+    # The starting way's reads of 100,000 whole payments: more heap than DynamoDB Local's 512 MB.
+    os.environ.setdefault("DYNAMODB_LOCAL_HEAP", "2g")
     # Rollback journal: hours of bulk writes starve write-ahead-log checkpoints.
     server = dynamodb_local.start_on_free_port(
         folder, log_path=(folder or CACHE_DIR) / "dynamodb.log", write_ahead_log=False

@@ -331,7 +331,11 @@ def dynamodb_local_command(jar: Path, port: int, db_path: Path | None) -> list[s
     return [
         "java",
         f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-        JVM_HEAP,
+        # The benchmark's whole-history reads need more than the default (OutOfMemoryError
+        # at 100,000 payments with 512 MB).
+        f"-Xmx{os.environ.get('DYNAMODB_LOCAL_HEAP', '')}"
+        if os.environ.get("DYNAMODB_LOCAL_HEAP")
+        else JVM_HEAP,
         "-jar",
         str(jar),
         *storage,
