@@ -214,16 +214,20 @@ def test_the_development_sign_in_gives_a_verified_email_so_invitations_work_loca
     assert carol.get("/test/payments/").content.decode() == f"payments of {shop}"
 
 
+def _invite_page(owner: tuple[Client, str], role: str = "viewer") -> str:
+    """The members page after inviting bob@example.com (201: the invitation is stored)."""
+    response = owner[0].post(
+        "/accounts/members/invite/", {"email": "bob@example.com", "role": role}
+    )
+    assert response.status_code == 201
+    return str(response.content.decode())
+
+
 def test_the_invitation_is_emailed_with_its_link_when_a_mail_server_is_set(
     owner: tuple[Client, str], settings: SettingsWrapper
 ) -> None:
     settings.INVITATION_EMAILS = True
-    owner_client, _ = owner
-    response = owner_client.post(
-        "/accounts/members/invite/", {"email": "bob@example.com", "role": "operator"}
-    )
-    assert response.status_code == 201
-    page = response.content.decode()
+    page = _invite_page(owner, "operator")
     assert "We emailed them the link" in page
     (sent,) = mail.outbox
     assert sent.to == ["bob@example.com"]
@@ -239,12 +243,7 @@ def test_a_mail_server_that_refuses_leaves_the_link_to_send_and_the_invitation_k
     settings.INVITATION_EMAILS = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
-    owner_client, _ = owner
-    response = owner_client.post(
-        "/accounts/members/invite/", {"email": "bob@example.com", "role": "viewer"}
-    )
-    assert response.status_code == 201
-    page = response.content.decode()
+    page = _invite_page(owner)
     assert "The email was not sent (the mail server did not accept it)" in page
     assert 'data-testid="invitation-link"' in page
     assert Invitation.objects.filter(email="bob@example.com").count() == 1
@@ -254,8 +253,5 @@ def test_without_a_mail_server_nothing_is_emailed_and_the_owner_sends_the_link(
     owner: tuple[Client, str], settings: SettingsWrapper
 ) -> None:
     settings.INVITATION_EMAILS = False
-    owner_client, _ = owner
-    page = owner_client.post(
-        "/accounts/members/invite/", {"email": "bob@example.com", "role": "viewer"}
-    ).content.decode()
+    page = _invite_page(owner)
     assert "Send them the link below" in page and not mail.outbox
