@@ -44,6 +44,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -57,6 +58,7 @@ from botocore.exceptions import ConnectTimeoutError as BotoConnectTimeout
 from botocore.exceptions import ReadTimeoutError as BotoReadTimeout
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from payments.dynamo.answers import ItemAnswerParserFactory
 from payments.dynamo.shards import note_conflict, spread_keys
 from payments.errors import (
     Conflict,
@@ -147,7 +149,10 @@ def make_client(
         retries={"max_attempts": max_attempts, "mode": "standard"},
         max_pool_connections=max_pool_connections,
     )
-    session = boto3.session.Session()
+    # Its own botocore session: answers with items are parsed by `answers` (the one change).
+    core = botocore.session.get_session()
+    core.register_component("response_parser_factory", ItemAnswerParserFactory())
+    session = boto3.session.Session(botocore_session=core)
     kwargs: dict[str, Any] = {"region_name": region, "config": config}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeSerializer
 
 from payments.domain import (
     CURRENCY_DECIMALS,
@@ -19,10 +19,10 @@ from payments.domain import (
     format_timestamp,
     parse_timestamp,
 )
+from payments.dynamo.answers import python_values
 from payments.dynamo.lifecycle_items import item_lifecycle, item_webhook_log
 
 _SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
 
 
 def serialize(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def serialize(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def deserialize(values: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values to Python values (numbers become Decimal, never float)."""
-    return {key: _DESERIALIZER.deserialize(value) for key, value in values.items()}
+    return python_values(values)
 
 
 def payment_key(user_id: str, payment_id: str) -> dict[str, Any]:
