@@ -36,7 +36,15 @@ def merchant_zone_name() -> str:
 
 def format_money(amount: Decimal, currency: str) -> str:
     """`£1,234.50`: the currency's symbol and decimals, from Babel's locale data."""
-    return str(format_currency(amount, currency, locale=LOCALE))
+    # Keyed by the amount's exact text: Decimal("-0") and Decimal("0") are equal as keys.
+    return _formatted_money(str(amount), currency)
+
+
+@lru_cache(maxsize=16_384)
+def _formatted_money(amount: str, currency: str) -> str:
+    # Babel re-reads its locale data on every call (~60 µs): a statistics page formats some
+    # 750 amounts (chart tooltips, its table), mostly the same ones on every visit.
+    return str(format_currency(Decimal(amount), currency, locale=LOCALE))
 
 
 # What `format_money` writes, and what people type: an optional sign (£, €) or code before or

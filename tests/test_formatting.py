@@ -21,6 +21,17 @@ def test_money_has_the_currency_symbol_and_its_decimals(
     assert formatting.format_money(Decimal(amount), currency) == shown
 
 
+def test_remembered_amounts_keep_their_currency_and_sign() -> None:
+    # format_money remembers what it wrote: equal amounts of other currencies or signs must not
+    # come back from that memory.
+    assert formatting.format_money(Decimal("5"), "GBP") == "£5.00"
+    assert formatting.format_money(Decimal("5"), "EUR") == "€5.00"
+    assert formatting.format_money(Decimal("5.000"), "GBP") == "£5.00"
+    assert formatting.format_money(Decimal("0"), "GBP") == "£0.00"
+    assert formatting.format_money(Decimal("-0"), "GBP") == "-£0.00"
+    assert formatting.format_money(Decimal("-5"), "GBP") == "-£5.00"
+
+
 def test_times_are_shown_in_the_merchant_zone_across_summer_time() -> None:
     assert (
         formatting.format_datetime(datetime(2026, 7, 1, 12, 0, tzinfo=UTC)) == "1 Jul 2026, 13:00"
