@@ -4,12 +4,13 @@ the data layer; the query logic (search post-filtering, the statistics summary) 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextvars
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import partial
-from typing import TypedDict
+from typing import TypedDict, TypeVar, cast
 
 from payments import dynamo
 from payments.domain import (
@@ -23,6 +24,9 @@ from payments.domain import (
     Totals,
 )
 from payments.dynamo import Dynamo
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,16 @@ def payment_rows_for_merchant(
     """The list rows of these payments of the merchant (BatchGetItem, row attributes only);
     ids of other merchants are simply not found."""
     return dynamo.payment_rows_get(
+        db or dynamo.get_dynamo(), user_id=user_id, payment_ids=payment_ids
+    )
+
+
+def payment_versions_for_merchant(
+    *, user_id: str, payment_ids: list[str], db: Dynamo | None = None
+) -> dict[str, int]:
+    """{payment id: version} of these payments of the merchant (BatchGetItem, keys and version
+    only); ids of other merchants are simply not found."""
+    return dynamo.payment_versions_get(
         db or dynamo.get_dynamo(), user_id=user_id, payment_ids=payment_ids
     )
 
@@ -256,6 +270,15 @@ def change(now: Decimal | int, before: Decimal | int) -> str:
     return f"{percent:+.0f}%"
 
 
+def read_concurrently(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """Two independent reads at once (boto3 clients are thread-safe): the time of the slower,
+    not the sum. Each runs in a copy of this context, so its log lines keep the request id."""
+    a, b = dynamo.run_concurrently(
+        [partial(contextvars.copy_context().run, call) for call in (first, second)]
+    )
+    return cast(A, a), cast(B, b)
+
+
 def payment_stats_summary(
     *, user_id: str, date_range: DateRange, tz: tzinfo, db: Dynamo | None = None
 ) -> StatsSummary:
@@ -267,11 +290,11 @@ def payment_stats_summary(
     assert previous.start is not None and previous.end is not None
     # Two independent Queries of day items (≈ one item per day each), run at once.
     ranges = [(date_range.start, date_range.end), (previous.start, previous.end)]
-    current_period, previous_period = dynamo.run_concurrently(
-        [
+    current_period, previous_period = read_concurrently(
+        *(
             partial(dynamo.stats_period, db, user_id=user_id, start=start, end=end)
             for start, end in ranges
-        ]
+        )
     )
     current, before = current_period.stats, previous_period.stats
     days = current_period.days

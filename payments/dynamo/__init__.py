@@ -70,6 +70,7 @@ from payments.dynamo.listing import (
     payment_iter,
     payment_list,
     payment_rows_get,
+    payment_versions_get,
 )
 from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_truelayer_id
 from payments.dynamo.owners import ATTEMPT, LINK, owner_get
@@ -155,6 +156,7 @@ __all__ = [
     "payment_link_set",
     "payment_list",
     "payment_rows_get",
+    "payment_versions_get",
     "payment_response_store",
     "payment_search",
     "BackfillReport",

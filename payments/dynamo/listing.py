@@ -147,6 +147,33 @@ def payment_rows_get(
     return [row for row in rows if row.user_id == user_id]
 
 
+def payment_versions_get(
+    db: Dynamo,
+    *,
+    user_id: str,
+    payment_ids: Collection[str],
+    metrics: Metrics | None = None,
+) -> dict[str, int]:
+    """{payment id: version} of these payments of the merchant, read with BatchGetItem asking
+    for the keys and the version only (strongly consistent): what the list's live-update request
+    compares with the versions it shows, before reading the rows of those that moved. Ids that
+    are not the merchant's, or not ids at all, are simply not found."""
+    require_user(user_id)
+    wanted = [p for p in dict.fromkeys(payment_ids) if p and len(p) <= _MAX_ID_LENGTH]
+    if not wanted:
+        return {}
+    expr = Expr()
+    projection = ", ".join(expr.name(n) for n in ("userId", "paymentId", "version"))
+    names = expr.kwargs().get("ExpressionAttributeNames")
+    keys = [payment_key(user_id, payment_id) for payment_id in wanted]
+    raws = batch_get(db, metrics, table=db.table, keys=keys, projection=projection, names=names)
+    return {
+        values["paymentId"]: int(values.get("version", 0))  # as `item_to_payment` reads it
+        for values in map(deserialize, raws)
+        if values.get("userId") == user_id
+    }
+
+
 # Longer than any id this product makes: such a key is never asked for.
 _MAX_ID_LENGTH = 64
 

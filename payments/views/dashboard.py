@@ -10,6 +10,7 @@ the signed-in merchant; another merchant's payment simply is not found (404).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any, cast
@@ -153,13 +154,17 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                         budget=settings.PAYMENTS_SEARCH_BUDGET,
                     )
 
+                result = _read_pages(read, filters, shown_pages)
             else:
 
                 def read(f: PaymentFilters) -> selectors.PaymentListResult:
                     return selectors.payment_list(user_id=user_id, filters=f, page_size=page_size())
 
-                counts = selectors.payment_counts(user_id=user_id, filters=filters)
-            result = _read_pages(read, filters, shown_pages)
+                # The header's counts (statistics items) and the rows: independent, read at once.
+                counts, result = selectors.read_concurrently(
+                    functools.partial(selectors.payment_counts, user_id=user_id, filters=filters),
+                    functools.partial(_read_pages, read, filters, shown_pages),
+                )
         except InvalidCursor as error:
             errors.append(error.message)
         except PaymentValidationError as error:
@@ -261,10 +266,14 @@ def payment_list_live(request: AuthenticatedHttpRequest) -> HttpResponse:
         if payment_id:
             shown[payment_id] = version
     user_id = merchant_id(request)
-    # One BatchGetItem per 100 rows; another merchant's id or a deleted payment is not found,
-    # so not answered.
-    rows = selectors.payment_rows_for_merchant(user_id=user_id, payment_ids=list(shown))
-    changed = [p for p in rows if shown[p.payment_id] != f"v{p.version}"]
+    # One BatchGetItem per 100 rows of keys and versions only; another merchant's id or a
+    # deleted payment is not found, so not answered. The rows of those that moved (rarely any)
+    # are read in a second one.
+    versions = selectors.payment_versions_for_merchant(user_id=user_id, payment_ids=list(shown))
+    moved = [pid for pid, version in versions.items() if shown[pid] != f"v{version}"]
+    changed = (
+        selectors.payment_rows_for_merchant(user_id=user_id, payment_ids=moved) if moved else []
+    )
     if not changed:
         response = HttpResponse(status=204)
     else:

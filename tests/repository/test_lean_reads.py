@@ -226,3 +226,17 @@ def test_the_live_rows_are_read_in_one_batch_and_only_the_merchants(repository: 
     assert len(reads) == 1  # one BatchGetItem for the whole page
     assert sorted(r.payment_id for r in rows) == sorted(p.payment_id for p in mine)
     assert {r.version for r in rows} == {p.version for p in mine}
+
+
+def test_the_live_versions_are_read_in_one_batch_of_keys_and_versions(
+    repository: Dynamo,
+) -> None:
+    mine = make_payments(repository, n=3, start=START)
+    [theirs] = make_payments(repository, BOB, n=1, start=START)
+    asked = [p.payment_id for p in mine] + [theirs.payment_id, "not-an-id", "x" * 300, ""]
+    with recorded_queries(repository) as reads:
+        versions = dynamo.payment_versions_get(repository, user_id=ALICE, payment_ids=asked)
+    assert len(reads) == 1  # one BatchGetItem for the whole page
+    assert versions == {p.payment_id: p.version for p in mine}
+    [asked_for] = reads
+    assert set(asked_for["ExpressionAttributeNames"].values()) == {"userId", "paymentId", "version"}
