@@ -1,0 +1,207 @@
+#!/usr/bin/env python
+"""Where a page's time goes: each page of `make load`, requested in-process (Django's test
+client, production settings) against the benchmark's merchant, with its DynamoDB requests and
+items counted and its time split into DynamoDB wait and the rest (Python: middleware, view,
+template). Optionally writes a cProfile of one page.
+
+    .venv/bin/python scripts/profile_pages.py --size 10000            # medians of 30 each
+    .venv/bin/python scripts/profile_pages.py --size 100000 --profile list
+
+Uses the benchmark's cached data (`devtools/bench_data.py`); nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devtools import bench_data  # noqa: E402
+from devtools.dynamodb_local import DUMMY_AWS_ENV  # noqa: E402
+
+
+def configure(endpoint: str, loaded: bench_data.Loaded, folder: Path) -> None:
+    os.environ.update(DUMMY_AWS_ENV)
+    os.environ.update(
+        {
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "DJANGO_SETTINGS_MODULE": "payments_dashboard.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_STATIC_ROOT": str(folder / "static"),
+            "DATA_DIR": str(folder / "data"),
+            "DYNAMODB_ENDPOINT_URL": endpoint,
+            "DYNAMODB_TABLE": loaded.table,
+            "DYNAMODB_META_TABLE": loaded.meta_table,
+            "AUTH0_DOMAIN": "auth0.invalid",
+            "AUTH0_CLIENT_ID": "x",
+            "AUTH0_CLIENT_SECRET": "x",
+            "LOG_LEVEL": "WARNING",
+            # The pages measured never call TrueLayer; sandbox settings must still be present.
+            "TRUELAYER_MODE": "sandbox",
+            "TRUELAYER_CLIENT_ID": "profile",
+            "TRUELAYER_CLIENT_SECRET": "profile",
+            "TRUELAYER_SIGNING_KEY_ID": "profile",
+            "TRUELAYER_SIGNING_PRIVATE_KEY": _signing_key(folder),
+            "TRUELAYER_MERCHANT_ACCOUNT_ID": "profile",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", verbosity=0, interactive=False)
+
+
+def _signing_key(folder: Path) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP521R1())
+    path = folder / "signing.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(path)
+
+
+class Counter:
+    """DynamoDB requests, items read and time spent in them, from sending to parsed (botocore
+    events; summed over threads, so concurrent reads can add up to more than the wall time),
+    and the time spent rendering templates."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.items = 0
+        self.seconds = 0.0
+        self.template = 0.0
+
+    def before_send(self, **kwargs: Any) -> None:
+        self._local.started = time.perf_counter()
+
+    def after_call(self, parsed: dict[str, Any], **kwargs: Any) -> None:
+        elapsed = time.perf_counter() - getattr(self._local, "started", time.perf_counter())
+        items = parsed.get("Count", 0) or sum(len(v) for v in parsed.get("Responses", {}).values())
+        with self._lock:
+            self.requests += 1
+            self.seconds += elapsed
+            self.items += items or (1 if "Item" in parsed else 0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warm-up", type=float, default=20.0, help="seconds, unmeasured")
+    parser.add_argument("--profile", default="", help="page name to cProfile")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="dashboard-profile-"))
+    (folder / "data").mkdir()
+    with bench_data.dynamodb(cache=True) as (endpoint, cache):
+        loaded = bench_data.ensure_loaded(endpoint, args.size, cache)
+        configure(endpoint, loaded, folder)
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import load_http
+        from django.contrib.auth.models import User
+        from django.test import Client
+        from social_django.models import UserSocialAuth
+
+        from accounts.memberships import personal_account_ensure
+        from payments import dynamo
+
+        user = User.objects.create(username="bench")
+        UserSocialAuth.objects.create(user=user, provider="auth0", uid=loaded.user_id)
+        personal_account_ensure(user, sub=loaded.user_id, name="Bench")
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        counter = Counter()
+        # Template rendering time, outermost render only (includes are inside it).
+        from django.template.backends.django import Template as DjangoTemplate
+
+        original_render = DjangoTemplate.render
+        depth = [0]
+
+        def timed_render(self: Any, *a: Any, **kw: Any) -> Any:
+            depth[0] += 1
+            t0 = time.perf_counter()
+            try:
+                return original_render(self, *a, **kw)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    counter.template += time.perf_counter() - t0
+
+        DjangoTemplate.render = timed_render  # type: ignore[method-assign]
+        events = dynamo.get_dynamo().client.meta.events
+        events.register("before-send.dynamodb", counter.before_send)
+        events.register("after-call.dynamodb", counter.after_call)
+        paths = load_http.pages(loaded, load_http.live_path(endpoint, loaded))
+        # DynamoDB Local is a JVM: its first thousands of requests run before the JIT compiler
+        # has warmed up (a Query of one item takes 6 ms cold, 1.3 ms warm). AWS is always warm.
+        warm_until = time.monotonic() + args.warm_up
+        while time.monotonic() < warm_until:
+            for path in paths.values():
+                client.get(path, secure=True)
+        print(f"{loaded.size:,} payments; medians of {args.runs} after {args.warm_up:g} s warm-up")
+        print(
+            f"{'page':30} {'status':>6} {'ms':>7} {'dynamo ms':>9} {'template':>8} "
+            f"{'rest ms':>8} {'req':>4} {'items':>6}"
+        )
+        for name, path in paths.items():
+            if args.profile and args.profile not in name:
+                continue
+            totals, waits, rests, templates = [], [], [], []
+            status = 0
+            for _ in range(args.runs):
+                counter.reset()
+                t0 = time.perf_counter()
+                response = client.get(path, secure=True)
+                total = time.perf_counter() - t0
+                status = response.status_code
+                totals.append(total * 1000)
+                waits.append(counter.seconds * 1000)
+                templates.append(counter.template * 1000)
+                rests.append((total - counter.seconds - counter.template) * 1000)
+            print(
+                f"{name:30} {status:>6} {statistics.median(totals):7.1f} "
+                f"{statistics.median(waits):9.1f} {statistics.median(templates):8.1f} "
+                f"{statistics.median(rests):8.1f} "
+                f"{counter.requests:>4} {counter.items:>6}"
+            )
+            if args.profile:
+                profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(args.runs):
+                    client.get(path, secure=True)
+                profile.disable()
+                stats = pstats.Stats(profile).sort_stats("cumulative")
+                stats.print_stats(45)
+                stats.sort_stats("tottime").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
