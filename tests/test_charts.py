@@ -60,3 +60,12 @@ def test_the_previous_period_is_a_dashed_line_with_one_point_per_day() -> None:
     assert "stroke-dasharray" in line
     assert "dashed line: the days compared with" in svg
     assert 'class="previous-period"' not in str(charts.daily_amounts_svg(days(), "GBP"))
+
+
+def test_the_table_writes_each_series_amount_and_the_day_total() -> None:
+    table = charts.table_rows(charts.day_rows(days(), "GBP"), "GBP")
+    assert [day for day, _ in table] == [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
+    received, progress, pending, failed, reversed_, expired, total = table[2][1]
+    assert (received, failed, total) == ("£10.00", "£5.00", "£15.00")
+    assert {progress, pending, reversed_, expired} == {"£0.00"}
+    assert table[0][1][-1] == "£30.00" and table[1][1][-1] == "£0.00"

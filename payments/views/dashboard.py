@@ -398,11 +398,12 @@ def payment_stats(request: AuthenticatedHttpRequest) -> HttpResponse:
             "charts": [
                 {
                     "currency": c,
-                    "svg": charts.daily_amounts_svg(days, c, summary.previous_days),
-                    "rows": charts.day_rows(days, c),
+                    "svg": charts.daily_amounts_svg(days, c, summary.previous_days, rows=rows),
+                    "table": charts.table_rows(rows, c),
                     "wide": charts.is_wide(days),
                 }
                 for c in (charts.currencies_in([*days, *summary.previous_days]) or ["GBP"])
+                for rows in [charts.day_rows(days, c)]
             ],
             "series": charts.SERIES,
         }
