@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 # grep finding nothing, when every package is already installed, is not one).
 SHELL := /bin/bash
 
-.PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-hot-merchant bench-reconcile load seed
+.PHONY: setup run test lint typecheck pytest browser-deps postgres-deps bench bench-hot-merchant bench-reconcile load profile seed
 
 ## setup: create .venv and install requirements-dev.txt (again only when a requirements file changes)
 setup: $(STAMP)
@@ -85,6 +85,13 @@ LOAD_SIZE ?= 100000
 LOAD_SECONDS ?= 20
 load: setup
 	PYTHONPATH=. $(PY) scripts/load_http.py --size $(LOAD_SIZE) --seconds $(LOAD_SECONDS)
+
+## profile: where each page's time goes (DynamoDB, templates, the rest), in-process, against
+## the benchmark's merchant of PROFILE_SIZE payments; PROFILE_PAGE=list adds a cProfile of it
+PROFILE_SIZE ?= 10000
+PROFILE_PAGE ?=
+profile: setup
+	PYTHONPATH=. $(PY) scripts/profile_pages.py --size $(PROFILE_SIZE) $(if $(PROFILE_PAGE),--profile "$(PROFILE_PAGE)")
 
 ## bench-hot-merchant: one merchant's write throughput when transactions conflict as on AWS
 bench-hot-merchant: setup

@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """Where a page's time goes: each page of `make load`, requested in-process (Django's test
 client, production settings) against the benchmark's merchant, with its DynamoDB requests and
-items counted and its time split into DynamoDB wait and the rest (Python: middleware, view,
-template). Optionally writes a cProfile of one page.
+items counted and its time split into DynamoDB (while some request of the page was in flight,
+sending to parsed), template rendering and the rest (middleware, view, decoding items). After
+a warm-up (DynamoDB Local's JVM). Optionally prints a cProfile of one page.
+`make profile` (PROFILE_SIZE, PROFILE_PAGE).
 
     .venv/bin/python scripts/profile_pages.py --size 10000            # medians of 30 each
     .venv/bin/python scripts/profile_pages.py --size 100000 --profile list
@@ -31,7 +33,9 @@ from devtools import bench_data  # noqa: E402
 from devtools.dynamodb_local import DUMMY_AWS_ENV  # noqa: E402
 
 
-def configure(endpoint: str, loaded: bench_data.Loaded, folder: Path) -> None:
+def production_environment(folder: Path) -> None:
+    """The production settings module (debug off), every provider local. Set before the data
+    is loaded: the loader's processes read the settings too."""
     os.environ.update(DUMMY_AWS_ENV)
     os.environ.update(
         {
@@ -42,9 +46,6 @@ def configure(endpoint: str, loaded: bench_data.Loaded, folder: Path) -> None:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "DJANGO_STATIC_ROOT": str(folder / "static"),
             "DATA_DIR": str(folder / "data"),
-            "DYNAMODB_ENDPOINT_URL": endpoint,
-            "DYNAMODB_TABLE": loaded.table,
-            "DYNAMODB_META_TABLE": loaded.meta_table,
             "AUTH0_DOMAIN": "auth0.invalid",
             "AUTH0_CLIENT_ID": "x",
             "AUTH0_CLIENT_SECRET": "x",
@@ -58,9 +59,17 @@ def configure(endpoint: str, loaded: bench_data.Loaded, folder: Path) -> None:
             "TRUELAYER_MERCHANT_ACCOUNT_ID": "profile",
         }
     )
+
+
+def configure(endpoint: str, loaded: bench_data.Loaded) -> None:
+    """Django set up on the loaded merchant's tables, with its own SQLite for the user."""
     import django
+    from django.conf import settings
 
     django.setup()
+    settings.DYNAMODB_ENDPOINT_URL = endpoint
+    settings.DYNAMODB_TABLE = loaded.table
+    settings.DYNAMODB_META_TABLE = loaded.meta_table
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -84,9 +93,9 @@ def _signing_key(folder: Path) -> str:
 
 
 class Counter:
-    """DynamoDB requests, items read and time spent in them, from sending to parsed (botocore
-    events; summed over threads, so concurrent reads can add up to more than the wall time),
-    and the time spent rendering templates."""
+    """DynamoDB requests, items read and the wall time some DynamoDB request of the page was in
+    flight (sending to parsed; concurrent reads overlap, so counted once), from botocore's
+    events, and the time spent rendering templates."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -96,18 +105,29 @@ class Counter:
     def reset(self) -> None:
         self.requests = 0
         self.items = 0
-        self.seconds = 0.0
         self.template = 0.0
+        self._intervals: list[tuple[float, float]] = []
+
+    @property
+    def seconds(self) -> float:
+        """The union of the requests' intervals."""
+        total, reached = 0.0, float("-inf")
+        for start, end in sorted(self._intervals):
+            if end > reached:
+                total += end - max(start, reached)
+                reached = end
+        return total
 
     def before_send(self, **kwargs: Any) -> None:
         self._local.started = time.perf_counter()
 
     def after_call(self, parsed: dict[str, Any], **kwargs: Any) -> None:
-        elapsed = time.perf_counter() - getattr(self._local, "started", time.perf_counter())
+        now = time.perf_counter()
+        started = getattr(self._local, "started", now)
         items = parsed.get("Count", 0) or sum(len(v) for v in parsed.get("Responses", {}).values())
         with self._lock:
             self.requests += 1
-            self.seconds += elapsed
+            self._intervals.append((started, now))
             self.items += items or (1 if "Item" in parsed else 0)
 
 
@@ -117,90 +137,107 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warm-up", type=float, default=20.0, help="seconds, unmeasured")
     parser.add_argument("--profile", default="", help="page name to cProfile")
+    parser.add_argument(
+        "--endpoint", default=None, help="a running DynamoDB to load into (no cache; the test's)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="dashboard-profile-"))
     (folder / "data").mkdir()
-    with bench_data.dynamodb(cache=True) as (endpoint, cache):
+    production_environment(folder)
+    with bench_data.dynamodb(cache=args.endpoint is None, endpoint=args.endpoint) as (
+        endpoint,
+        cache,
+    ):
         loaded = bench_data.ensure_loaded(endpoint, args.size, cache)
-        configure(endpoint, loaded, folder)
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import load_http
-        from django.contrib.auth.models import User
-        from django.test import Client
-        from social_django.models import UserSocialAuth
+        configure(endpoint, loaded)
+        try:
+            _profile(args, endpoint, loaded)
+        finally:
+            if cache is None:  # uncached data is not kept
+                from payments import dynamo
 
-        from accounts.memberships import personal_account_ensure
-        from payments import dynamo
-
-        user = User.objects.create(username="bench")
-        UserSocialAuth.objects.create(user=user, provider="auth0", uid=loaded.user_id)
-        personal_account_ensure(user, sub=loaded.user_id, name="Bench")
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(user)
-        counter = Counter()
-        # Template rendering time, outermost render only (includes are inside it).
-        from django.template.backends.django import Template as DjangoTemplate
-
-        original_render = DjangoTemplate.render
-        depth = [0]
-
-        def timed_render(self: Any, *a: Any, **kw: Any) -> Any:
-            depth[0] += 1
-            t0 = time.perf_counter()
-            try:
-                return original_render(self, *a, **kw)
-            finally:
-                depth[0] -= 1
-                if depth[0] == 0:
-                    counter.template += time.perf_counter() - t0
-
-        DjangoTemplate.render = timed_render  # type: ignore[method-assign]
-        events = dynamo.get_dynamo().client.meta.events
-        events.register("before-send.dynamodb", counter.before_send)
-        events.register("after-call.dynamodb", counter.after_call)
-        paths = load_http.pages(loaded, load_http.live_path(endpoint, loaded))
-        # DynamoDB Local is a JVM: its first thousands of requests run before the JIT compiler
-        # has warmed up (a Query of one item takes 6 ms cold, 1.3 ms warm). AWS is always warm.
-        warm_until = time.monotonic() + args.warm_up
-        while time.monotonic() < warm_until:
-            for path in paths.values():
-                client.get(path, secure=True)
-        print(f"{loaded.size:,} payments; medians of {args.runs} after {args.warm_up:g} s warm-up")
-        print(
-            f"{'page':30} {'status':>6} {'ms':>7} {'dynamo ms':>9} {'template':>8} "
-            f"{'rest ms':>8} {'req':>4} {'items':>6}"
-        )
-        for name, path in paths.items():
-            if args.profile and args.profile not in name:
-                continue
-            totals, waits, rests, templates = [], [], [], []
-            status = 0
-            for _ in range(args.runs):
-                counter.reset()
-                t0 = time.perf_counter()
-                response = client.get(path, secure=True)
-                total = time.perf_counter() - t0
-                status = response.status_code
-                totals.append(total * 1000)
-                waits.append(counter.seconds * 1000)
-                templates.append(counter.template * 1000)
-                rests.append((total - counter.seconds - counter.template) * 1000)
-            print(
-                f"{name:30} {status:>6} {statistics.median(totals):7.1f} "
-                f"{statistics.median(waits):9.1f} {statistics.median(templates):8.1f} "
-                f"{statistics.median(rests):8.1f} "
-                f"{counter.requests:>4} {counter.items:>6}"
-            )
-            if args.profile:
-                profile = cProfile.Profile()
-                profile.enable()
-                for _ in range(args.runs):
-                    client.get(path, secure=True)
-                profile.disable()
-                stats = pstats.Stats(profile).sort_stats("cumulative")
-                stats.print_stats(45)
-                stats.sort_stats("tottime").print_stats(30)
+                dynamo.tables_drop(bench_data.bench_db(endpoint, loaded.table, loaded.meta_table))
     return 0
+
+
+def _profile(args: argparse.Namespace, endpoint: str, loaded: bench_data.Loaded) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import load_http
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from social_django.models import UserSocialAuth
+
+    from accounts.memberships import personal_account_ensure
+    from payments import dynamo
+
+    user = User.objects.create(username="bench")
+    UserSocialAuth.objects.create(user=user, provider="auth0", uid=loaded.user_id)
+    personal_account_ensure(user, sub=loaded.user_id, name="Bench")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    counter = Counter()
+    # Template rendering time, outermost render only (includes are inside it).
+    from django.template.backends.django import Template as DjangoTemplate
+
+    original_render = DjangoTemplate.render
+    depth = [0]
+
+    def timed_render(self: Any, *a: Any, **kw: Any) -> Any:
+        depth[0] += 1
+        t0 = time.perf_counter()
+        try:
+            return original_render(self, *a, **kw)
+        finally:
+            depth[0] -= 1
+            if depth[0] == 0:
+                counter.template += time.perf_counter() - t0
+
+    DjangoTemplate.render = timed_render  # type: ignore[method-assign]
+    events = dynamo.get_dynamo().client.meta.events
+    events.register("before-send.dynamodb", counter.before_send)
+    events.register("after-call.dynamodb", counter.after_call)
+    paths = load_http.pages(loaded, load_http.live_path(endpoint, loaded))
+    # DynamoDB Local is a JVM: its first thousands of requests run before the JIT compiler
+    # has warmed up (a Query of one item takes 6 ms cold, 1.3 ms warm). AWS is always warm.
+    warm_until = time.monotonic() + args.warm_up
+    while time.monotonic() < warm_until:
+        for path in paths.values():
+            client.get(path, secure=True)
+    print(f"{loaded.size:,} payments; medians of {args.runs} after {args.warm_up:g} s warm-up")
+    print(
+        f"{'page':30} {'status':>6} {'ms':>7} {'dynamo ms':>9} {'template':>8} "
+        f"{'rest ms':>8} {'req':>4} {'items':>6}"
+    )
+    for name, path in paths.items():
+        if args.profile and args.profile not in name:
+            continue
+        totals, waits, rests, templates = [], [], [], []
+        status = 0
+        for _ in range(args.runs):
+            counter.reset()
+            t0 = time.perf_counter()
+            response = client.get(path, secure=True)
+            total = time.perf_counter() - t0
+            status = response.status_code
+            totals.append(total * 1000)
+            waits.append(counter.seconds * 1000)
+            templates.append(counter.template * 1000)
+            rests.append((total - counter.seconds - counter.template) * 1000)
+        print(
+            f"{name:30} {status:>6} {statistics.median(totals):7.1f} "
+            f"{statistics.median(waits):9.1f} {statistics.median(templates):8.1f} "
+            f"{statistics.median(rests):8.1f} "
+            f"{counter.requests:>4} {counter.items:>6}"
+        )
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(args.runs):
+                client.get(path, secure=True)
+            profile.disable()
+            stats = pstats.Stats(profile).sort_stats("cumulative")
+            stats.print_stats(45)
+            stats.sort_stats("tottime").print_stats(30)
 
 
 if __name__ == "__main__":

@@ -156,8 +156,17 @@ def test_make_bench_runs_at_a_tiny_size(dynamodb_local_endpoint):
 @pytest.mark.dynamodb_local
 def test_make_load_runs_at_a_tiny_size(dynamodb_local_endpoint):
     out = _run(
-        "load_http.py", "--size", "200", "--seconds", "1", "--endpoint", dynamodb_local_endpoint
+        "load_http.py",
+        "--size",
+        "200",
+        "--seconds",
+        "1",
+        "--warm-up",
+        "1",
+        "--endpoint",
+        dynamodb_local_endpoint,
     )
+    assert "warming up: every page for 1 s" in out
     rows = [
         line.split(" | ") for line in out.splitlines() if line.startswith("| ") and "ms" not in line
     ]
@@ -174,6 +183,35 @@ def test_make_load_runs_at_a_tiny_size(dynamodb_local_endpoint):
     for row in rows:
         if len(row) > 7 and row[1] in ("1", "8"):
             assert int(row[2]) > 0 and row[7] == "0", row  # answered, and never an error
+
+
+@pytest.mark.dynamodb_local
+def test_make_profile_runs_at_a_tiny_size(dynamodb_local_endpoint):
+    out = _run(
+        "profile_pages.py",
+        "--size",
+        "200",
+        "--runs",
+        "2",
+        "--warm-up",
+        "0",
+        "--endpoint",
+        dynamodb_local_endpoint,
+    )
+    lines = out.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("page ")) + 1 :]
+    rows = {line[:30].strip(): line[30:].split() for line in table if line}
+    assert set(rows) == {
+        "floor (/ping/)",
+        "list",
+        "filter 3 statuses",
+        "search 'booking'",
+        "statistics 30 days",
+        "detail",
+        "list live update (25 rows)",
+    }, out
+    assert all(row[0] in ("200", "204") for row in rows.values()), out
+    assert int(rows["list"][-2]) >= 1 and int(rows["floor (/ping/)"][-2]) == 0, out
 
 
 def test_dynamodb_local_files_are_put_in_write_ahead_log_mode_and_keep_their_data(tmp_path):
