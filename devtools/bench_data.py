@@ -166,12 +166,15 @@ def ensure_loaded(endpoint: str, size: int, folder: Path | None) -> Loaded:
     return loaded
 
 
-def bench_db(endpoint: str, table: str, meta_table: str) -> Any:
-    """A data-layer handle on the benchmark's tables, with patient timeouts."""
+def bench_db(endpoint: str, table: str, meta_table: str, *, stock_boto3: bool = False) -> Any:
+    """A data-layer handle on the benchmark's tables, with patient timeouts. `stock_boto3`:
+    with botocore's own answer parser, as the starting app's raw boto3 calls had it."""
     from payments import dynamo
 
     # Patient timeouts: the reference reads of the whole history page through megabytes.
-    client = dynamo.make_client(endpoint_url=endpoint, region="eu-west-2", timeout=60)
+    client = dynamo.make_client(
+        endpoint_url=endpoint, region="eu-west-2", timeout=60, fast_answers=not stock_boto3
+    )
     return dynamo.Dynamo(client, table=table, meta_table=meta_table)
 
 

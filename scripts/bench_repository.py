@@ -5,7 +5,8 @@ For each size N (default 1,000, 10,000 and 100,000) one merchant holds N realist
 365 days on DynamoDB Local, loaded by BatchWriteItem from the real write path
 (`devtools/bench_data.py`; cached under .data/bench/ by schema fingerprint). Then, interleaved
 run by run, each access pattern through the app's public read functions (`payments.selectors`)
-and the same answer the starting app's way, with raw boto3 calls on the same client:
+and the same answer the starting app's way, with raw boto3 calls (a client with botocore's own
+answer parser, as the starting app had) on the same DynamoDB:
 
 - statistics page (totals + previous period + daily chart): the starting way reads every
   payment of both periods through `CreatedAtIndex` and sums them;
@@ -83,10 +84,11 @@ class Counter:
     """Counts every DynamoDB request made through one client, and the items each read, from
     whichever thread makes it (the app may read in a thread pool)."""
 
-    def __init__(self, db: Dynamo) -> None:
+    def __init__(self, *dbs: Dynamo) -> None:
         self._lock = threading.Lock()
         self._work = Work()
-        db.client.meta.events.register("after-call.dynamodb", self._after)
+        for db in dbs:
+            db.client.meta.events.register("after-call.dynamodb", self._after)
 
     def _after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         items = 0
@@ -161,7 +163,7 @@ def interleaved(
     return sides
 
 
-# --- the starting app's way (raw boto3 on the same client) --------------------------------
+# --- the starting app's way (raw boto3, botocore's own parser) ------------------------------
 
 
 def ref_query_all(db: Dynamo, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -370,7 +372,10 @@ def bench_size(
 ) -> list[Row]:
     loaded = bench_data.ensure_loaded(endpoint, size, folder)
     db = bench_data.bench_db(endpoint, loaded.table, loaded.meta_table)
-    counter = Counter(db)
+    # The starting way's raw boto3 calls, with botocore's own answer parser as it had them (the
+    # app's client decodes item answers faster: `payments/dynamo/answers.py`).
+    ref_db = bench_data.bench_db(endpoint, loaded.table, loaded.meta_table, stock_boto3=True)
+    counter = Counter(db, ref_db)
     user = loaded.user_id
     rows: list[Row] = []
     print(
@@ -384,7 +389,7 @@ def bench_size(
         app, ref = interleaved(
             counter,
             partial(selectors.payment_stats_summary, user_id=user, date_range=period, tz=TZ, db=db),
-            partial(ref_stats, db, user, period),
+            partial(ref_stats, ref_db, user, period),
             repeat,
             ref_repeat,
         )
@@ -410,7 +415,7 @@ def bench_size(
             partial(
                 selectors.payment_list, user_id=user, filters=chosen, page_size=PAGE_SIZE, db=db
             ),
-            lambda: ref_page(db, user),
+            lambda: ref_page(ref_db, user),
             repeat,
             repeat,
         )
@@ -462,7 +467,7 @@ def bench_size(
     for _ in range(max(1, min(ref_repeat, 3))):
         with counter.measure() as work:
             t0 = time.perf_counter()
-            ref_all.answer = ref_search(db, user, [match for _, _, match, _ in searches])
+            ref_all.answer = ref_search(ref_db, user, [match for _, _, match, _ in searches])
             ref_all.timings.append((time.perf_counter() - t0) * 1000)
         ref_all.work = work
     for (name, query, _, expected), ref_ids in zip(searches, ref_all.answer, strict=True):

@@ -140,9 +140,11 @@ def make_client(
     timeout: float = 5,
     max_attempts: int = BOTO_MAX_ATTEMPTS,
     max_pool_connections: int = 10,
+    fast_answers: bool = True,
 ) -> DynamoDBClient:
     """A DynamoDB client with short timeouts and botocore's standard retries (throttling, 5xx).
-    `max_pool_connections` (botocore's default 10) bounds the threads that use it at once."""
+    `max_pool_connections` (botocore's default 10) bounds the threads that use it at once.
+    `fast_answers=False` keeps botocore's own parser (the benchmark's raw-boto3 reference)."""
     config = Config(
         connect_timeout=timeout,
         read_timeout=timeout,
@@ -151,7 +153,8 @@ def make_client(
     )
     # Its own botocore session: answers with items are parsed by `answers` (the one change).
     core = botocore.session.get_session()
-    core.register_component("response_parser_factory", ItemAnswerParserFactory())
+    if fast_answers:
+        core.register_component("response_parser_factory", ItemAnswerParserFactory())
     session = boto3.session.Session(botocore_session=core)
     kwargs: dict[str, Any] = {"region_name": region, "config": config}
     if endpoint_url:
