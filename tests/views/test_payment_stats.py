@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -61,6 +62,17 @@ def test_chart_is_server_rendered_svg_with_one_bar_per_day(alice: Client, week: 
     assert "<svg" in page and "Daily amounts in GBP" in page
     assert page.count('<g class="bar">') == 7
     assert "<script" not in page.split("<svg", 1)[1].split("</svg>", 1)[0]
+
+
+def test_the_chart_table_gives_each_day_by_series_and_its_total(alice: Client, week: None) -> None:
+    page = alice.get(RANGE).content.decode()
+    table = page.split('<details class="chart-table">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', table)
+    cells = {day: re.findall(r'<td class="num">([^<]*)</td>', body) for day, body in rows}
+    assert len(cells) == 7
+    # Executed or settled, in progress, pending, failed, reversed, expired; then the total.
+    assert cells["Thu 1 Jan"] == ["£10.00", "£0.00", "£0.00", "£0.00", "£0.00", "£0.00", "£10.00"]
+    assert cells["Sat 3 Jan"][3] == "£12.00" and cells["Sat 3 Jan"][-1] == "£12.00"
 
 
 def test_htmx_request_gets_only_the_results(alice: Client, week: None) -> None:
