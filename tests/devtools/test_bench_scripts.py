@@ -153,6 +153,18 @@ def test_make_bench_runs_at_a_tiny_size(dynamodb_local_endpoint):
     assert "write units (measured, ReturnConsumedCapacity): create" in out
 
 
+# The pages `make load` and `make profile` request.
+LOADED_PAGES = {
+    "floor (/ping/)",
+    "list",
+    "filter 3 statuses",
+    "search 'booking'",
+    "statistics 30 days",
+    "detail",
+    "list live update (25 rows)",
+}
+
+
 @pytest.mark.dynamodb_local
 def test_make_load_runs_at_a_tiny_size(dynamodb_local_endpoint):
     out = _run(
@@ -171,15 +183,7 @@ def test_make_load_runs_at_a_tiny_size(dynamodb_local_endpoint):
         line.split(" | ") for line in out.splitlines() if line.startswith("| ") and "ms" not in line
     ]
     pages = {row[0].lstrip("| ") for row in rows if len(row) > 7 and row[1] in ("1", "8")}
-    assert pages == {
-        "floor (/ping/)",
-        "list",
-        "filter 3 statuses",
-        "search 'booking'",
-        "statistics 30 days",
-        "detail",
-        "list live update (25 rows)",
-    }, out
+    assert pages == LOADED_PAGES, out
     for row in rows:
         if len(row) > 7 and row[1] in ("1", "8"):
             assert int(row[2]) > 0 and row[7] == "0", row  # answered, and never an error
@@ -201,15 +205,7 @@ def test_make_profile_runs_at_a_tiny_size(dynamodb_local_endpoint):
     lines = out.splitlines()
     table = lines[next(i for i, line in enumerate(lines) if line.startswith("page ")) + 1 :]
     rows = {line[:30].strip(): line[30:].split() for line in table if line}
-    assert set(rows) == {
-        "floor (/ping/)",
-        "list",
-        "filter 3 statuses",
-        "search 'booking'",
-        "statistics 30 days",
-        "detail",
-        "list live update (25 rows)",
-    }, out
+    assert set(rows) == LOADED_PAGES, out
     assert all(row[0] in ("200", "204") for row in rows.values()), out
     assert int(rows["list"][-2]) >= 1 and int(rows["floor (/ping/)"][-2]) == 0, out
 
