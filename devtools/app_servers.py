@@ -158,6 +158,26 @@ def start(
     return server
 
 
+def production_settings(folder: Path) -> dict[str, str]:
+    """The production settings module with debug off, on loopback, with a fresh secret key,
+    static files and SQLite (users and sessions) under `folder`, and DynamoDB Local's dummy
+    credentials: what `make load` and `make profile` run the app with."""
+    import secrets
+
+    from devtools.dynamodb_local import DUMMY_AWS_ENV
+
+    return {
+        **DUMMY_AWS_ENV,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "DJANGO_SETTINGS_MODULE": "payments_dashboard.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_STATIC_ROOT": str(folder / "static"),
+        "DATA_DIR": str(folder / "data"),
+    }
+
+
 def base_environment() -> dict[str, str]:
     """The parent's environment without anything that would change the app's settings."""
     prefixes = (

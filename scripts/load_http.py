@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
 import statistics
 import sys
 import tempfile
@@ -55,7 +54,6 @@ import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from devtools import app_servers, bench_data  # noqa: E402
-from devtools.dynamodb_local import DUMMY_AWS_ENV  # noqa: E402
 from devtools.tls import make_tls  # noqa: E402
 from tests.production.fake_providers import (  # noqa: E402
     AUTH0_CLIENT_ID,
@@ -96,14 +94,7 @@ def server_env(
     """Production settings (debug off), every provider local, the benchmark's tables."""
     return {
         **app_servers.base_environment(),
-        **DUMMY_AWS_ENV,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "DJANGO_SETTINGS_MODULE": "payments_dashboard.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_STATIC_ROOT": str(folder / "static"),
-        "DATA_DIR": str(folder / "data"),  # SQLite for users and sessions: one server
+        **app_servers.production_settings(folder),  # SQLite for users and sessions: one server
         "DYNAMODB_ENDPOINT_URL": endpoint,
         "DYNAMODB_TABLE": loaded.table,
         "DYNAMODB_META_TABLE": loaded.meta_table,

@@ -18,7 +18,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import secrets
 import statistics
 import sys
 import tempfile
@@ -29,23 +28,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devtools import bench_data  # noqa: E402
-from devtools.dynamodb_local import DUMMY_AWS_ENV  # noqa: E402
+from devtools import app_servers, bench_data  # noqa: E402
 
 
 def production_environment(folder: Path) -> None:
     """The production settings module (debug off), every provider local. Set before the data
     is loaded: the loader's processes read the settings too."""
-    os.environ.update(DUMMY_AWS_ENV)
+    os.environ.update(app_servers.production_settings(folder))
     os.environ.update(
         {
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "DJANGO_SETTINGS_MODULE": "payments_dashboard.settings",
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_STATIC_ROOT": str(folder / "static"),
-            "DATA_DIR": str(folder / "data"),
             "AUTH0_DOMAIN": "auth0.invalid",
             "AUTH0_CLIENT_ID": "x",
             "AUTH0_CLIENT_SECRET": "x",

@@ -8,10 +8,10 @@ part cannot start the tests are skipped with the reason, and fail in CI (CI=true
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -153,12 +153,7 @@ def _server_env(
     """Production settings: debug off, a generated secret key, every provider local."""
     return {
         **app_servers.base_environment(),
-        **DUMMY_AWS_ENV,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "DJANGO_SETTINGS_MODULE": "payments_dashboard.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        **app_servers.production_settings(Path(static_root).parent),
         "DJANGO_STATIC_ROOT": static_root,
         # Behind a real load balancer this is the one public origin.
         "DJANGO_CSRF_TRUSTED_ORIGINS": ",".join(origins),

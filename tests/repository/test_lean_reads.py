@@ -217,10 +217,16 @@ def test_search_by_link_id_reads_the_keys_only_index_then_the_payment(
     assert result.requests == 2
 
 
-def test_the_live_rows_are_read_in_one_batch_and_only_the_merchants(repository: Dynamo) -> None:
+def _live_page(repository: Dynamo) -> tuple[list[Payment], list[str]]:
+    """Three of Alice's payments, and the ids a live request names: hers, one of Bob's and
+    garbage."""
     mine = make_payments(repository, n=3, start=START)
     [theirs] = make_payments(repository, BOB, n=1, start=START)
-    asked = [p.payment_id for p in mine] + [theirs.payment_id, "not-an-id", "x" * 300, ""]
+    return mine, [p.payment_id for p in mine] + [theirs.payment_id, "not-an-id", "x" * 300, ""]
+
+
+def test_the_live_rows_are_read_in_one_batch_and_only_the_merchants(repository: Dynamo) -> None:
+    mine, asked = _live_page(repository)
     with recorded_queries(repository) as reads:
         rows = dynamo.payment_rows_get(repository, user_id=ALICE, payment_ids=asked)
     assert len(reads) == 1  # one BatchGetItem for the whole page
@@ -231,9 +237,7 @@ def test_the_live_rows_are_read_in_one_batch_and_only_the_merchants(repository: 
 def test_the_live_versions_are_read_in_one_batch_of_keys_and_versions(
     repository: Dynamo,
 ) -> None:
-    mine = make_payments(repository, n=3, start=START)
-    [theirs] = make_payments(repository, BOB, n=1, start=START)
-    asked = [p.payment_id for p in mine] + [theirs.payment_id, "not-an-id", "x" * 300, ""]
+    mine, asked = _live_page(repository)
     with recorded_queries(repository) as reads:
         versions = dynamo.payment_versions_get(repository, user_id=ALICE, payment_ids=asked)
     assert len(reads) == 1  # one BatchGetItem for the whole page
