@@ -56,6 +56,8 @@ class Identity:
     name: str
     email: str
     email_verified: bool
+    # The profile picture's URL (https only), or "".
+    picture: str = ""
 
     @property
     def actor(self) -> str:
@@ -69,8 +71,15 @@ def identity_from(user: User, sub: str, extra: dict[str, Any] | None) -> Identit
     extra = extra or {}
     email = str(extra.get("email") or user.email or "")
     name = str(extra.get("name") or user.get_full_name() or email or user.get_username())
+    picture = extra.get("picture") or ""
+    if not isinstance(picture, str) or not picture.startswith("https://"):
+        picture = ""
     return Identity(
-        sub=sub, name=name, email=email, email_verified=extra.get("email_verified") is True
+        sub=sub,
+        name=name,
+        email=email,
+        email_verified=extra.get("email_verified") is True,
+        picture=picture,
     )
 
 

@@ -4,7 +4,6 @@ the data layer; the query logic (search post-filtering, the statistics summary) 
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -272,10 +271,8 @@ def change(now: Decimal | int, before: Decimal | int) -> str:
 
 def read_concurrently(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
     """Two independent reads at once (boto3 clients are thread-safe): the time of the slower,
-    not the sum. Each runs in a copy of this context, so its log lines keep the request id."""
-    a, b = dynamo.run_concurrently(
-        [partial(contextvars.copy_context().run, call) for call in (first, second)]
-    )
+    not the sum (`dynamo.run_concurrently`)."""
+    a, b = dynamo.run_concurrently([first, second])
     return cast(A, a), cast(B, b)
 
 

@@ -129,6 +129,9 @@ def main() -> int:
     parser.add_argument("--warm-up", type=float, default=20.0, help="seconds, unmeasured")
     parser.add_argument("--profile", default="", help="page name to cProfile")
     parser.add_argument(
+        "--profile-dump", default="", help="folder to save each cProfile in (for pstats, snakeviz)"
+    )
+    parser.add_argument(
         "--endpoint", default=None, help="a running DynamoDB to load into (no cache; the test's)"
     )
     args = parser.parse_args()
@@ -226,6 +229,10 @@ def _profile(args: argparse.Namespace, endpoint: str, loaded: bench_data.Loaded)
             for _ in range(args.runs):
                 client.get(path, secure=True)
             profile.disable()
+            if args.profile_dump:
+                dump = Path(args.profile_dump) / f"{name.split(' (')[0].replace(' ', '-')}.pstats"
+                profile.dump_stats(dump)
+                print(f"cProfile saved in {dump}")
             stats = pstats.Stats(profile).sort_stats("cumulative")
             stats.print_stats(45)
             stats.sort_stats("tottime").print_stats(30)

@@ -56,6 +56,7 @@ from payments.dynamo.client import (
     get_dynamo,
     make_client,
 )
+from payments.dynamo.concurrent import run_concurrently
 from payments.dynamo.events import event_mark, event_seen
 from payments.dynamo.lifecycle import (
     DUPLICATE,
@@ -102,7 +103,6 @@ from payments.dynamo.search_index import BackfillReport, search_backfill, search
 from payments.dynamo.stats import (
     StatsPeriod,
     refund_totals_for_range,
-    run_concurrently,
     stats_counters_add,
     stats_daily,
     stats_for_range,

@@ -16,10 +16,8 @@ however much its payments have accumulated. `payment_get` reads the whole paymen
 
 from __future__ import annotations
 
-import contextvars
 import functools
 from collections.abc import Collection, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +36,7 @@ from payments.domain import (
 )
 from payments.dynamo.batch import batch_get
 from payments.dynamo.client import Dynamo, Metrics, query
+from payments.dynamo.concurrent import run_concurrently
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, item_to_payment, payment_key, serialize
 from payments.dynamo.schema import (
@@ -49,7 +48,6 @@ from payments.dynamo.schema import (
 from payments.errors import InvalidCursor
 
 MAX_PAGE_SIZE = 100
-MAX_CONCURRENT_QUERIES = 8  # per page; a page asks for at most one Query per status
 _END_OF_TIME = "~"  # sorts after every timestamp
 _DONE = "done"  # a stream with nothing left, in a cursor
 
@@ -320,18 +318,11 @@ def _query_all(
 ) -> dict[str, dict[str, Any]]:
     """Run the streams' Queries at once (a page of three statuses takes the time of one): boto3
     clients are thread-safe and `Metrics` counts under a lock. The first error is raised."""
-    if len(requests) <= 1:
-        return {name: query(db, used, **kwargs) for name, kwargs in requests.items()}
-    workers = min(len(requests), MAX_CONCURRENT_QUERIES)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payment-list") as pool:
-        # Each in a copy of this context, so log lines keep the request id (a ContextVar).
-        futures = {
-            name: pool.submit(
-                contextvars.copy_context().run, functools.partial(query, db, used, **kw)
-            )
-            for name, kw in requests.items()
-        }
-        return {name: future.result() for name, future in futures.items()}
+    names = list(requests)
+    answers = run_concurrently(
+        [functools.partial(query, db, used, **requests[name]) for name in names]
+    )
+    return dict(zip(names, answers, strict=True))
 
 
 def _order_key(raw: Mapping[str, Any]) -> tuple[str, str]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -36,6 +35,7 @@ from payments.domain import (
     require_user,
 )
 from payments.dynamo.client import Dynamo, Metrics, count, query, translate_errors
+from payments.dynamo.concurrent import run_concurrently
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, serialize
 from payments.dynamo.schema import DAY, MONTH, stats_pk
@@ -265,16 +265,6 @@ def stats_daily(
     one Query of the day items. (`tz` is accepted for callers that pass the merchant's zone;
     the days are always those of the zone the aggregates are kept in.)"""
     return stats_period(db, user_id=user_id, start=start, end=end, metrics=metrics).days
-
-
-def run_concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """Run independent reads at once (boto3 clients are thread-safe): the time of the slowest,
-    not the sum. Results in the order of `calls`; the first failure is raised."""
-    if len(calls) <= 1:
-        return [call() for call in calls]
-    with ThreadPoolExecutor(max_workers=min(len(calls), 4)) as pool:
-        futures = [pool.submit(call) for call in calls]
-        return [future.result() for future in futures]
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import segno
 from django import template
 
-from payments import formatting, refunds
+from payments import formatting, presentation, refunds
 from payments.domain import (
     SUCCESSFUL_STATUSES,
     WEBHOOK_LOG_LIMIT,
@@ -31,6 +31,12 @@ register = template.Library()
 @register.filter
 def money(payment: Payment) -> str:
     return formatting.format_money(payment.amount, payment.currency)
+
+
+@register.simple_tag
+def status_badge(payment: Payment) -> str:
+    """The payment's status badge with its settlement and refund facts (`presentation`)."""
+    return presentation.status_badge(payment)
 
 
 @register.filter

@@ -30,7 +30,7 @@ from accounts.merchant import (
     role_required,
 )
 from accounts.models import Role
-from payments import charts, selectors
+from payments import charts, presentation, selectors
 from payments.domain import (
     SUPPORTED_CURRENCIES,
     DateRange,
@@ -185,6 +185,7 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "errors": errors,
         "query": query,
         "result": result,
+        "rows": presentation.list_rows(result.payments),
         "counts": counts,
         "shown_from": 1 if result.payments else 0,
         "shown_to": offset + len(result.payments),
@@ -277,12 +278,7 @@ def payment_list_live(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not changed:
         response = HttpResponse(status=204)
     else:
-        response = HttpResponse(
-            "".join(
-                render_to_string("payments/_live_status.html", {"payment": p, "oob": True}, request)
-                for p in changed
-            )
-        )
+        response = HttpResponse("".join(presentation.live_status(p, oob=True) for p in changed))
     response["Cache-Control"] = "no-store"
     return response
 
@@ -355,7 +351,7 @@ def payment_status(request: AuthenticatedHttpRequest, payment_id: str) -> HttpRe
             + '<div id="messages" aria-live="polite" hx-swap-oob="true"></div>'
         )
     else:
-        response = render(request, "payments/_live_status.html", context)
+        response = HttpResponse(presentation.live_status(payment))
     response["Cache-Control"] = "no-store"
     return response
 
