@@ -8,6 +8,7 @@ a warm-up (DynamoDB Local's JVM). Optionally prints a cProfile of one page.
 
     .venv/bin/python scripts/profile_pages.py --size 10000            # medians of 30 each
     .venv/bin/python scripts/profile_pages.py --size 100000 --profile list
+    .venv/bin/python scripts/profile_pages.py --profile list --profile-dump /tmp   # keep it
 
 Uses the benchmark's cached data (`devtools/bench_data.py`); nothing leaves the machine.
 """
