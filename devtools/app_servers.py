@@ -136,6 +136,11 @@ def start(
         "30",
         "--graceful-timeout",
         "10",
+        # Idle keep-alive connections are closed by the client side (a load balancer: an AWS
+        # ALB after 60 s), not by gunicorn after its default 2 s: when gunicorn closes a
+        # connection just as a request is sent on it, that request fails unanswered.
+        "--keep-alive",
+        "75",
         "--certfile",
         str(tls.cert),
         "--keyfile",

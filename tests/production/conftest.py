@@ -19,6 +19,8 @@ import psycopg
 import pytest
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from devtools import app_servers, postgres_local
 from devtools.app_servers import AppServer
@@ -78,6 +80,10 @@ class Browser:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.session = requests.Session()
+        # As a browser does: a GET whose reused keep-alive connection was closed before any
+        # answer is sent again, and a refused connection is tried again; POSTs are not resent.
+        retry = Retry(total=2, connect=2, read=2, status=0, redirect=0, backoff_factor=0.1)
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
         # Per request: a session-wide `verify` loses to REQUESTS_CA_BUNDLE in the environment.
         self.verify = str(stack.tls.ca)
 
