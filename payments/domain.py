@@ -20,7 +20,7 @@ from typing import Any
 from payments.lifecycle import FINAL_STATUSES as FINAL_STATUSES
 from payments.lifecycle import STATUS_LABELS as STATUS_LABELS
 from payments.lifecycle import SUCCESSFUL_STATUSES as SUCCESSFUL_STATUSES
-from payments.lifecycle import Attempt, Lifecycle
+from payments.lifecycle import Attempt, Lifecycle, RowFacts
 from payments.lifecycle import PaymentStatus as PaymentStatus
 from payments.lifecycle import StatusChange as StatusChange
 
@@ -202,6 +202,8 @@ class Payment:
     webhook_log: tuple[WebhookLogEntry, ...] = ()
     # Bumped by every lifecycle write: the optimistic-concurrency check of the next one.
     version: int = 0
+    # A list, search or export row reads these instead of the lifecycle (left empty there).
+    row_facts: RowFacts | None = None
 
     @property
     def is_final(self) -> bool:
@@ -212,10 +214,16 @@ class Payment:
         return self.lifecycle.attempts
 
     @property
+    def facts(self) -> RowFacts:
+        """The settlement and refund facts a row shows: as stored beside the lifecycle for a
+        payment read as a row, else derived from the lifecycle (the same rule wrote both)."""
+        return self.row_facts if self.row_facts is not None else self.lifecycle.row_facts
+
+    @property
     def settlement_badge(self) -> str:
         """ "settled — safe to credit", "settlement stalled", … ("" when there is none)."""
-        winner = self.lifecycle.winning_attempt
-        return winner.settlement_badge if winner else ""
+        settlement = self.facts.settlement
+        return settlement.label if settlement else ""
 
     @property
     def minor_amount(self) -> int:

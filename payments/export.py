@@ -95,7 +95,7 @@ def spreadsheet_time(moment: datetime | None, zone: tzinfo) -> str:
 
 def row(payment: Payment, zone: tzinfo) -> list[str]:
     refunded = refund_amounts(payment)
-    has_refunds = bool(payment.lifecycle.refunds)
+    has_refunds = bool(payment.facts.refund_count)
     return [
         payment.payment_id,
         spreadsheet_time(payment.created_at, zone),

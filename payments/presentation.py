@@ -40,7 +40,7 @@ def status_badge(payment: Payment) -> SafeString:
     settlement = payment.settlement_badge
     if settlement:
         html += format_html(' <span class="badge badge-fact">{}</span>', settlement)
-    if payment.lifecycle.refunds:
+    if payment.facts.refund_count:
         refunded = refunds.refund_amounts(payment).label
         if refunded:
             html += format_html(

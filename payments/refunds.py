@@ -17,7 +17,7 @@ from payments.domain import (
     parse_reference,
     to_minor_units,
 )
-from payments.lifecycle import REFUNDABLE_STATUSES, RefundStatus
+from payments.lifecycle import REFUNDABLE_STATUSES
 
 # Refund ids and Idempotency-Keys are derived from the refund form's one-time token: a
 # double-clicked (or re-sent) form names the same refund, and every retry the same key.
@@ -47,18 +47,13 @@ class RefundAmounts:
 
 
 def refund_amounts(payment: Payment) -> RefundAmounts:
-    refunds = payment.lifecycle.refunds
-    executed = sum(r.amount_minor or 0 for r in refunds if r.status is RefundStatus.EXECUTED)
-    pending = sum(
-        r.amount_minor or 0
-        for r in refunds
-        if r.status in (RefundStatus.PENDING, RefundStatus.AUTHORIZED)
-    )
-    remaining = max(0, payment.minor_amount - payment.lifecycle.refund_reserved_minor)
+    """From the payment's row facts: a row read has no refunds, only their sums."""
+    facts = payment.facts
+    remaining = max(0, payment.minor_amount - facts.refund_reserved_minor)
     return RefundAmounts(
         payment.currency,
-        from_minor_units(executed, payment.currency),
-        from_minor_units(pending, payment.currency),
+        from_minor_units(facts.refunded_minor, payment.currency),
+        from_minor_units(facts.refund_pending_minor, payment.currency),
         from_minor_units(remaining, payment.currency),
     )
 

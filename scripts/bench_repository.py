@@ -61,7 +61,10 @@ from devtools import bench_data  # noqa: E402
 from payments import dynamo, selectors  # noqa: E402
 from payments.domain import DateRange, PaymentFilters, PaymentStatus  # noqa: E402
 from payments.dynamo import Dynamo  # noqa: E402
+from payments.dynamo.expressions import Expr  # noqa: E402
 from payments.dynamo.items import deserialize  # noqa: E402
+from payments.dynamo.listing import list_projection  # noqa: E402
+from payments.dynamo.write_units import item_size  # noqa: E402
 
 PAGE_SIZE = 25
 TZ = ZoneInfo("Europe/London")
@@ -285,6 +288,27 @@ def ref_page(db: Dynamo, user_id: str) -> list[dict[str, Any]]:
     return list(answer.get("Items", []))
 
 
+def row_sizes(db: Dynamo, user_id: str) -> str:
+    """What a list page's rows weigh as the list reads them (its projection) and as whole
+    payments, by DynamoDB's item-size rules: the weight a page does not carry."""
+    expr = Expr()
+    answer = db.client.query(
+        TableName=db.table,
+        KeyConditionExpression=f"{expr.name('userId')} = {expr.value(user_id)}",
+        ProjectionExpression=list_projection(expr),
+        ScanIndexForward=False,
+        Limit=PAGE_SIZE + 1,
+        **expr.kwargs(),
+    )
+    lean = [item_size(deserialize(i)) for i in answer.get("Items", [])]
+    whole = [item_size(deserialize(i)) for i in ref_page(db, user_id)]
+    return (
+        f"list rows as read: median {statistics.median(lean):,.0f} bytes a row, "
+        f"{sum(lean) / 1024:.1f} KB a page of {len(lean)}; the same payments whole: median "
+        f"{statistics.median(whole):,.0f} bytes, {sum(whole) / 1024:.1f} KB"
+    )
+
+
 def ref_search(
     db: Dynamo, user_id: str, matches: list[Callable[[dict[str, Any]], bool]]
 ) -> list[list[str]]:
@@ -424,6 +448,8 @@ def bench_size(
             "PASS" if app.median <= LIST_TARGET * ref.median else "FAIL"
         ) + f" (≤ {LIST_TARGET:.0f}× one raw Query)"
         rows.append(row)
+
+    print(row_sizes(db, user), flush=True)
 
     app, ref = interleaved(
         counter,

@@ -231,7 +231,9 @@ def _profile(args: argparse.Namespace, endpoint: str, loaded: bench_data.Loaded)
                 client.get(path, secure=True)
             profile.disable()
             if args.profile_dump:
-                dump = Path(args.profile_dump) / f"{name.split(' (')[0].replace(' ', '-')}.pstats"
+                folder = Path(args.profile_dump)
+                folder.mkdir(parents=True, exist_ok=True)
+                dump = folder / f"{name.split(' (')[0].replace(' ', '-')}.pstats"
                 profile.dump_stats(dump)
                 print(f"cProfile saved in {dump}")
             stats = pstats.Stats(profile).sort_stats("cumulative")

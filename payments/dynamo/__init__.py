@@ -17,7 +17,8 @@ One concern per module:
   payment id through the indexes; `listing`: filtered pages; `search`, through the token
   entries of `search_index` (written with each payment);
 - `lifecycle`: where a payment's status changes (`payment_observe`), with `lifecycle_items`
-  the codec of its attempts, link, refunds and webhook log;
+  the codec of its attempts, link, refunds, row facts and webhook log; `row_facts`: the
+  backfill of row facts on payments stored before them;
 - `owners`: who owns a TrueLayer link or attempt (strongly consistent, for webhooks);
   `parked`: webhook events waiting for their payment; `reconcile`: the queue of open payments
   reconciliation looks at;
@@ -98,6 +99,7 @@ from payments.dynamo.refunds import (
     refund_create,
     with_refund,
 )
+from payments.dynamo.row_facts import RowFactsReport, row_facts_backfill
 from payments.dynamo.search import SearchResult, payment_search
 from payments.dynamo.search_index import BackfillReport, search_backfill, search_items
 from payments.dynamo.stats import (
@@ -161,6 +163,8 @@ __all__ = [
     "payment_search",
     "BackfillReport",
     "search_backfill",
+    "RowFactsReport",
+    "row_facts_backfill",
     "search_items",
     "payment_observe",
     "refund_totals_for_range",

@@ -20,7 +20,8 @@ from payments.domain import (
     parse_timestamp,
 )
 from payments.dynamo.answers import python_values
-from payments.dynamo.lifecycle_items import item_lifecycle, item_webhook_log
+from payments.dynamo.lifecycle_items import item_lifecycle, item_row_facts, item_webhook_log
+from payments.lifecycle import Lifecycle, RowFacts
 
 _SERIALIZER = TypeSerializer()
 
@@ -66,6 +67,16 @@ def link_error_item(error: LinkError, at: str) -> dict[str, str]:
 
 def item_to_payment(item: Mapping[str, Any]) -> Payment:
     """A deserialised payment item as the domain's immutable `Payment`."""
+    return _payment(item, item_lifecycle(item), None)
+
+
+def item_to_row(item: Mapping[str, Any]) -> Payment:
+    """A payment read as a list row (`LIST_ATTRIBUTES`): no lifecycle, timeline or webhook
+    log, its stored row facts instead (None on an item older than them: see `listing`)."""
+    return _payment(item, Lifecycle(), item_row_facts(item))
+
+
+def _payment(item: Mapping[str, Any], lifecycle: Lifecycle, facts: RowFacts | None) -> Payment:
     currency = str(item["currency"])
     decimals = CURRENCY_DECIMALS.get(currency, 2)
     link_error = item.get("linkError")
@@ -111,7 +122,8 @@ def item_to_payment(item: Mapping[str, Any]) -> Payment:
             )
             for h in item.get("history", [])
         ),
-        lifecycle=item_lifecycle(item),
+        lifecycle=lifecycle,
         webhook_log=item_webhook_log(item),
         version=int(item.get("version", 0)),
+        row_facts=facts,
     )

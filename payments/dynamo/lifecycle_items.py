@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from payments.domain import WEBHOOK_LOG_LIMIT, WebhookLogEntry, format_timestamp, parse_timestamp
+from payments.dynamo.schema import ROW_FACTS
 from payments.lifecycle import (
     Attempt,
     AttemptChange,
@@ -23,12 +24,16 @@ from payments.lifecycle import (
     PaymentStatus,
     Refund,
     RefundStatus,
+    RowFacts,
+    Settlement,
 )
 
 
 def lifecycle_to_item(lifecycle: Lifecycle) -> dict[str, Any]:
-    """The `attempts`, `link` and `refunds` attributes of a payment item."""
+    """The `attempts`, `link` and `refunds` attributes of a payment item, and the row facts
+    derived from them (`row_facts_to_item`), written together so they always agree."""
     return {
+        **row_facts_to_item(lifecycle.row_facts),
         "attempts": {a.attempt_id: _attempt_item(a) for a in lifecycle.attempts},
         "link": _drop_empty(
             {
@@ -39,6 +44,47 @@ def lifecycle_to_item(lifecycle: Lifecycle) -> dict[str, Any]:
         ),
         "refunds": {r.refund_id: refund_to_item(r) for r in lifecycle.refunds},
     }
+
+
+# What `item_lifecycle` reads of a payment item (with the keys): enough to derive its row facts.
+LIFECYCLE_SOURCE_ATTRIBUTES = (
+    "userId",
+    "paymentId",
+    "status",
+    "attempts",
+    "link",
+    "refunds",
+    "truelayerPaymentId",
+    "failureStage",
+    "failureReason",
+)
+
+
+def row_facts_to_item(facts: RowFacts) -> dict[str, Any]:
+    """The `rowFacts` map (`schema.ROW_FACTS`) of a payment item."""
+    return {
+        ROW_FACTS: {
+            "settlement": facts.settlement.value if facts.settlement else "",
+            "refundCount": facts.refund_count,
+            "refundedMinor": facts.refunded_minor,
+            "refundPendingMinor": facts.refund_pending_minor,
+        }
+    }
+
+
+def item_row_facts(item: Mapping[str, Any]) -> RowFacts | None:
+    """The row facts stored on a deserialised payment item (None on an item written before
+    they existed: `payments.dynamo.listing` then reads its lifecycle)."""
+    stored = item.get(ROW_FACTS)
+    if not isinstance(stored, Mapping):
+        return None
+    settlement = stored.get("settlement")
+    return RowFacts(
+        settlement=Settlement(settlement) if settlement else None,
+        refund_count=int(stored.get("refundCount", 0)),
+        refunded_minor=int(stored.get("refundedMinor", 0)),
+        refund_pending_minor=int(stored.get("refundPendingMinor", 0)),
+    )
 
 
 def refund_to_item(refund: Refund) -> dict[str, Any]:

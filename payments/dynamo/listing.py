@@ -10,15 +10,16 @@ reads its share of the page, and a stream that runs dry is read again for what t
 position (`payments.cursors`).
 
 Every Query asks only for `LIST_ATTRIBUTES` (the list indexes project no more): a row never
-carries the timeline, the webhook log or raw provider responses, so a page costs the same
-however much its payments have accumulated. `payment_get` reads the whole payment.
+carries the attempts, the refunds, the timeline, the webhook log or raw provider responses,
+only four row facts derived from them, so a page costs the same however much its payments have
+accumulated. `payment_get` reads the whole payment.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +39,8 @@ from payments.dynamo.batch import batch_get
 from payments.dynamo.client import Dynamo, Metrics, query
 from payments.dynamo.concurrent import run_concurrently
 from payments.dynamo.expressions import Expr
-from payments.dynamo.items import deserialize, item_to_payment, payment_key, serialize
+from payments.dynamo.items import deserialize, item_to_row, payment_key, serialize
+from payments.dynamo.lifecycle_items import LIFECYCLE_SOURCE_ATTRIBUTES, item_lifecycle
 from payments.dynamo.schema import (
     CURRENCY_INDEX,
     CURRENCY_STATUS_INDEX,
@@ -46,6 +48,7 @@ from payments.dynamo.schema import (
     STATUS_INDEX,
 )
 from payments.errors import InvalidCursor
+from payments.lifecycle import RowFacts
 
 MAX_PAGE_SIZE = 100
 _END_OF_TIME = "~"  # sorts after every timestamp
@@ -141,8 +144,33 @@ def payment_rows_get(
     names = expr.kwargs().get("ExpressionAttributeNames")
     keys = [payment_key(user_id, payment_id) for payment_id in wanted]
     raws = batch_get(db, metrics, table=db.table, keys=keys, projection=projection, names=names)
-    rows = [item_to_payment(deserialize(raw)) for raw in raws]
-    return [row for row in rows if row.user_id == user_id]
+    return [row for row in payment_rows(db, metrics, raws) if row.user_id == user_id]
+
+
+def payment_rows(db: Dynamo, metrics: Metrics | None, raws: list[dict[str, Any]]) -> list[Payment]:
+    """Raw items read with `list_projection` as rows, in order. An item written before the row
+    facts existed has none: its lifecycle is read for them (one BatchGetItem for all such rows
+    of the page; none once `backfill_row_facts` has run), so no row ever shows less than the
+    payment's settlement and refunds."""
+    rows = [item_to_row(deserialize(raw)) for raw in raws]
+    older = [row for row in rows if row.row_facts is None]
+    if not older:
+        return rows
+    expr = Expr()
+    projection = ", ".join(expr.name(n) for n in LIFECYCLE_SOURCE_ATTRIBUTES)
+    names = expr.kwargs().get("ExpressionAttributeNames")
+    keys = [payment_key(row.user_id, row.payment_id) for row in older]
+    found = batch_get(db, metrics, table=db.table, keys=keys, projection=projection, names=names)
+    facts = {
+        (item["userId"], item["paymentId"]): item_lifecycle(item).row_facts
+        for item in map(deserialize, found)
+    }
+    return [
+        replace(row, row_facts=facts.get((row.user_id, row.payment_id), RowFacts()))
+        if row.row_facts is None
+        else row
+        for row in rows
+    ]
 
 
 def payment_versions_get(
@@ -275,11 +303,10 @@ def payment_list(
         if more
         else None
     )
+    rows = payment_rows(db, used, page)
     if metrics is not None:
         metrics.add(used.requests, used.items_read)
-    return PaymentPage(
-        [item_to_payment(deserialize(i)) for i in page], next_cursor, used.requests, used.items_read
-    )
+    return PaymentPage(rows, next_cursor, used.requests, used.items_read)
 
 
 def payment_iter(

@@ -36,8 +36,10 @@ from payments.dynamo.client import (
 from payments.dynamo.expressions import Expr
 from payments.dynamo.items import deserialize, history_entry, item_to_payment
 from payments.dynamo.items import payment_key as key_of
-from payments.dynamo.lifecycle_items import lifecycle_to_item, refund_to_item
+from payments.dynamo.lifecycle_items import lifecycle_to_item, refund_to_item, row_facts_to_item
 from payments.dynamo.refund_stats import executed_refund_moves
+from payments.dynamo.row_facts import store_row_facts
+from payments.dynamo.schema import ROW_FACTS
 from payments.dynamo.stats import stats_update_actions
 from payments.errors import RepositoryError
 from payments.lifecycle import REFUNDABLE_STATUSES, Decision, Lifecycle, Outcome, Refund
@@ -91,11 +93,18 @@ def refund_create(
     legacy = not _has_refunds_map(db, payment, metrics)
     target = refunds if legacy else f"{refunds}.{rid}"
     value = {refund.refund_id: refund_to_item(refund)} if legacy else refund_to_item(refund)
+    # The row facts move with the refund, atomically like the guard: one more refund, its
+    # amount pending. (A payment stored before row facts has none to add to: the condition
+    # below fails, its facts are stored, and the write is sent again.)
+    facts = expr.name(ROW_FACTS)
+    count, pending = expr.name("refundCount"), expr.name("refundPendingMinor")
     update = (
         f"SET {target} = {expr.value(value)}, "
         f"{history} = list_append(if_not_exists({history}, {expr.value([])}), "
         f"{expr.value([entry])}), "
-        f"{expr.name('updatedAt')} = {expr.value(format_timestamp(moment))} "
+        f"{expr.name('updatedAt')} = {expr.value(format_timestamp(moment))}, "
+        f"{facts}.{count} = {facts}.{count} + {expr.value(1)}, "
+        f"{facts}.{pending} = {facts}.{pending} + {expr.value(amount)} "
         f"ADD {reserved} {expr.value(amount)}, {expr.name('version')} {expr.value(1)}"
     )
     statuses = expr.values(sorted(s.value for s in REFUNDABLE_STATUSES))
@@ -105,18 +114,33 @@ def refund_create(
         f"attribute_not_exists({refunds})" if legacy else f"attribute_not_exists({target})",
         f"(attribute_not_exists({reserved}) OR {reserved} <= "
         f"{expr.value(payment.minor_amount - amount)})",
+        f"attribute_exists({facts})",
     ]
-    try:
-        written = update_item(
-            db,
-            metrics,
-            key=key_of(payment.user_id, payment.payment_id),
-            update=update,
-            condition=" AND ".join(conditions),
-            attributes=expr.kwargs(),
+    for _ in range(2):
+        try:
+            written = update_item(
+                db,
+                metrics,
+                key=key_of(payment.user_id, payment.payment_id),
+                update=update,
+                condition=" AND ".join(conditions),
+                attributes=expr.kwargs(),
+            )
+            break
+        except ConditionFailed:
+            raw = get_item(
+                db, metrics, table=db.table, key=key_of(payment.user_id, payment.payment_id)
+            )
+            if raw is not None and ROW_FACTS not in raw:
+                store_row_facts(db, metrics, deserialize(raw))
+                continue
+            raise _why_refused(payment, refund, raw) from None
+    else:  # the facts were stored, and the condition failed again for another reason
+        raise _why_refused(
+            payment,
+            refund,
+            get_item(db, metrics, table=db.table, key=key_of(payment.user_id, payment.payment_id)),
         )
-    except ConditionFailed:
-        raise _why_refused(db, payment, refund, metrics) from None
     return item_to_payment(deserialize(written))
 
 
@@ -148,6 +172,7 @@ def refund_change(
         expr = Expr()
         fields: dict[str, Any] = {
             "refunds": lifecycle_to_item(lifecycle)["refunds"],
+            **row_facts_to_item(lifecycle.row_facts),
             "refundReservedMinor": lifecycle.refund_reserved_minor,
             "updatedAt": format_timestamp(now),
             "version": payment.version + 1,
@@ -206,10 +231,8 @@ def _has_refunds_map(db: Dynamo, payment: Payment, metrics: Metrics | None) -> b
     return raw is None or "refunds" in raw
 
 
-def _why_refused(
-    db: Dynamo, payment: Payment, refund: Refund, metrics: Metrics | None
-) -> Exception:
-    raw = get_item(db, metrics, table=db.table, key=key_of(payment.user_id, payment.payment_id))
+def _why_refused(payment: Payment, refund: Refund, raw: dict[str, Any] | None) -> Exception:
+    """Why the refund's conditional write failed, from the payment as it is now (`raw`)."""
     if raw is None:
         return RefundRefused("payment", "This payment does not exist.")
     now = item_to_payment(deserialize(raw))

@@ -5,12 +5,13 @@ The README's "DynamoDB schema" section explains each choice.
 Payments table (one item per payment, partition = the merchant's Auth0 `sub`):
   userId (HASH) + paymentId (RANGE, a ULID, so the base table sorts by creation time and a date
   range is a key condition on paymentId: no CreatedAtIndex)
-  StatusListIndex          userId + statusCreatedAt          "{status}#{createdAt}"
-  CurrencyListIndex        userId + currencyCreatedAt        "{currency}#{createdAt}"
-  CurrencyStatusListIndex  userId + currencyStatusCreatedAt  "{currency}#{status}#{createdAt}"
+  StatusRowsIndex          userId + statusCreatedAt          "{status}#{createdAt}"
+  CurrencyRowsIndex        userId + currencyCreatedAt        "{currency}#{createdAt}"
+  CurrencyStatusRowsIndex  userId + currencyStatusCreatedAt  "{currency}#{status}#{createdAt}"
       the three list indexes project only what a list, search or export row shows
-      (`LIST_ATTRIBUTES`, INCLUDE): a write that changes only the timeline, the webhook log or
-      a raw provider response does not touch them, and a page never reads those
+      (`LIST_ATTRIBUTES`, INCLUDE, with the row facts in place of the attempts and refunds):
+      a write that changes only the timeline, the webhook log or a raw provider response does
+      not touch them, and a page never reads those
   PaymentLinkKeysIndex     paymentLinkId       (sparse, keys only: webhooks, search by link id)
   TruelayerPaymentKeysIndex truelayerPaymentId (sparse, keys only: webhooks, search by TL id)
       keys only: written once when the id is set, never again by a status change; the payment
@@ -19,7 +20,8 @@ Payments table (one item per payment, partition = the merchant's Auth0 `sub`):
                                                 for reconciliation)
 
 Indexes of earlier versions (`RETIRED_PAYMENT_INDEXES`: the same keys with ALL projections,
-and CreatedAtIndex) are deleted by `init_dynamodb` once their replacements are ACTIVE.
+then with every attempt and refund projected, and CreatedAtIndex) are deleted by
+`init_dynamodb` once their replacements are ACTIVE.
 
 Meta table (pk + sk): daily and monthly statistics per merchant (local days of the merchant's
 zone, sharded when busy), kept in step with every payment write in the same transaction;
@@ -33,9 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-STATUS_INDEX = "StatusListIndex"
-CURRENCY_INDEX = "CurrencyListIndex"
-CURRENCY_STATUS_INDEX = "CurrencyStatusListIndex"
+STATUS_INDEX = "StatusRowsIndex"
+CURRENCY_INDEX = "CurrencyRowsIndex"
+CURRENCY_STATUS_INDEX = "CurrencyStatusRowsIndex"
 PAYMENT_LINK_INDEX = "PaymentLinkKeysIndex"
 TRUELAYER_PAYMENT_INDEX = "TruelayerPaymentKeysIndex"
 OPEN_INDEX = "OpenIndex"
@@ -49,12 +51,26 @@ RETIRED_PAYMENT_INDEXES = (
     "CurrencyStatusIndex",
     "PaymentLinkIndex",
     "TruelayerPaymentIndex",
+    # They projected every attempt (with its history) and every refund; the Rows indexes
+    # project the row facts instead (`ROW_FACTS`).
+    "StatusListIndex",
+    "CurrencyListIndex",
+    "CurrencyStatusListIndex",
 )
 
-# The non-key attributes a list, search or export row is made from (`items.item_to_payment`
+# What a row shows of the lifecycle beyond the status, stored beside it by every lifecycle
+# write (`lifecycle_items.row_facts_to_item`): a small map of the winning attempt's settlement
+# fact and the refunds' count and sums. One attribute, not four: DynamoDB counts projected
+# attributes per table (AWS: at most 100 summed over the indexes, DynamoDB Local: 20
+# distinct), and the previous list indexes must coexist with these while a deploy rolls.
+ROW_FACTS = "rowFacts"
+
+# The non-key attributes a list, search or export row is made from (`items.item_to_row`
 # reads them; what is absent reads as empty): the list indexes project these and every list
-# Query asks for only these. Not here, so never read by a list: the timeline (`history`), the
-# webhook log, raw provider responses, the link error, the over-refund guard's counter.
+# Query asks for only these. Not here, so never read by a list: the attempts with their
+# histories, the link, the refunds, the timeline (`history`), the webhook log, raw provider
+# responses, the link error, the over-refund guard's counter. A row's size is the same
+# however many attempts, refunds and status changes its payment has had.
 LIST_ATTRIBUTES = (
     "amount",
     "currency",
@@ -70,9 +86,7 @@ LIST_ATTRIBUTES = (
     "truelayerPaymentId",
     "failureStage",
     "failureReason",
-    "attempts",  # the settlement badge comes from the winning attempt
-    "link",
-    "refunds",  # the refund badge and the export's refunded amount
+    ROW_FACTS,  # the settlement and refund badges, the export's refunded amount
 )
 
 # Meta-table items (pk, sk): see the README's "PaymentsMeta" table.

@@ -33,8 +33,8 @@ from payments.dynamo.batch import batch_get
 from payments.dynamo.client import Dynamo, Metrics
 from payments.dynamo.client import query as run_query
 from payments.dynamo.expressions import Expr
-from payments.dynamo.items import deserialize, item_to_payment, payment_key
-from payments.dynamo.listing import list_projection
+from payments.dynamo.items import deserialize, payment_key
+from payments.dynamo.listing import list_projection, payment_rows
 from payments.dynamo.lookups import payment_find_by_link_id, payment_find_by_truelayer_id
 from payments.dynamo.payments import payment_get
 from payments.dynamo.search_index import payment_id_of, search_pk
@@ -273,7 +273,7 @@ def _payments(db: Dynamo, used: Metrics, user_id: str, ids: list[str]) -> dict[s
     projection = list_projection(expr)
     names = expr.kwargs().get("ExpressionAttributeNames")
     raws = batch_get(db, used, table=db.table, keys=keys, projection=projection, names=names)
-    payments = [item_to_payment(deserialize(raw)) for raw in raws]
+    payments = payment_rows(db, used, raws)
     return {p.payment_id: p for p in payments if p.user_id == user_id}
 
 

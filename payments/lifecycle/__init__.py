@@ -60,6 +60,12 @@ from payments.lifecycle.state import (
     Refund as Refund,
 )
 from payments.lifecycle.state import (
+    RowFacts as RowFacts,
+)
+from payments.lifecycle.state import (
+    Settlement as Settlement,
+)
+from payments.lifecycle.state import (
     StatusChange as StatusChange,
 )
 from payments.lifecycle.state import (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from payments.lifecycle.statuses import (
     _A,
@@ -63,15 +64,38 @@ class Attempt:
         return self.status in _SUCCEEDED
 
     @property
-    def settlement_badge(self) -> str:
-        """A fact about the settlement, shown beside the status ("" when there is none)."""
+    def settlement(self) -> Settlement | None:
+        """A fact about the settlement, shown beside the status (None when there is none)."""
         if self.status is _A.SETTLED and self.creditable_at:
-            return "settled — safe to credit"
+            return Settlement.SETTLED_CREDITABLE
         if self.creditable_at and self.status is _A.EXECUTED:
-            return "safe to credit"
+            return Settlement.CREDITABLE
         if self.settlement_stalled_at and self.status is _A.EXECUTED:
-            return "settlement stalled"
-        return ""
+            return Settlement.STALLED
+        return None
+
+    @property
+    def settlement_badge(self) -> str:
+        return self.settlement.label if self.settlement else ""
+
+
+class Settlement(StrEnum):
+    """What the winning attempt's settlement tells the merchant (stored as the value)."""
+
+    SETTLED_CREDITABLE = "settled_creditable"
+    CREDITABLE = "creditable"
+    STALLED = "stalled"
+
+    @property
+    def label(self) -> str:
+        return _SETTLEMENT_LABELS[self]
+
+
+_SETTLEMENT_LABELS = {
+    Settlement.SETTLED_CREDITABLE: "settled — safe to credit",
+    Settlement.CREDITABLE: "safe to credit",
+    Settlement.STALLED: "settlement stalled",
+}
 
 
 @dataclass(frozen=True)
@@ -127,6 +151,27 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class RowFacts:
+    """The few facts of a lifecycle a list, search or export row shows beside the status: the
+    winning attempt's settlement and the refunds' count and sums (minor units). Every write of
+    a lifecycle stores them on the payment item next to it (`Lifecycle.row_facts`), so a row
+    reads four small attributes instead of every attempt with its history and every refund."""
+
+    settlement: Settlement | None = None
+    refund_count: int = 0
+    refunded_minor: int = 0  # executed
+    refund_pending_minor: int = 0  # pending or authorised
+
+    @property
+    def refund_reserved_minor(self) -> int:
+        """What no new refund may take again (as `Lifecycle.refund_reserved_minor`)."""
+        return self.refunded_minor + self.refund_pending_minor
+
+
+_REFUND_PENDING = frozenset({RefundStatus.PENDING, RefundStatus.AUTHORIZED})
+
+
+@dataclass(frozen=True)
 class Lifecycle:
     """Everything the status is derived from."""
 
@@ -153,6 +198,19 @@ class Lifecycle:
     @property
     def status(self) -> PaymentStatus:
         return derive_status(self.attempts, self.link)
+
+    @property
+    def row_facts(self) -> RowFacts:
+        """What a list row shows of this lifecycle beyond the status (see `RowFacts`)."""
+        winner = self.winning_attempt
+        return RowFacts(
+            settlement=winner.settlement if winner else None,
+            refund_count=len(self.refunds),
+            refunded_minor=self.refunded_minor,
+            refund_pending_minor=sum(
+                r.amount_minor or 0 for r in self.refunds if r.status in _REFUND_PENDING
+            ),
+        )
 
     @property
     def winning_attempt(self) -> Attempt | None:

@@ -23,8 +23,10 @@ from payments.dynamo.schema import (
     PAYMENT_LINK_INDEX,
     PAYMENTS_TABLE,
     RETIRED_PAYMENT_INDEXES,
+    ROW_FACTS,
     STATUS_INDEX,
 )
+from payments.lifecycle import RowFacts, Settlement
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,8 +158,87 @@ def test_keep_retired_indexes_adds_the_new_ones_and_leaves_the_old_for_a_rolling
     )
 
     indexes = _indexes(client, table)
-    assert set(indexes) == {i.name for i in PAYMENTS_TABLE.indexes} | set(RETIRED_PAYMENT_INDEXES)
+    previous = {"StatusIndex", "CreatedAtIndex", "CurrencyIndex", "CurrencyStatusIndex"}
+    previous |= {"PaymentLinkIndex", "TruelayerPaymentIndex"}
+    assert set(indexes) == {i.name for i in PAYMENTS_TABLE.indexes} | previous
     assert "index StatusIndex is retired" in out.getvalue()
+
+
+# The list indexes' projection of the version before the row facts.
+_LIST_INDEX_ATTRIBUTES = [
+    *(a for a in LIST_ATTRIBUTES if a != ROW_FACTS),
+    "attempts",
+    "link",
+    "refunds",
+]
+
+
+def test_the_rows_indexes_and_the_list_indexes_they_replace_fit_awss_projection_limit() -> None:
+    # AWS allows at most 100 NonKeyAttributes summed over a table's secondary indexes, and
+    # while a deploy rolls the table has both sets (DynamoDB Local's own limit, 20 distinct
+    # attributes, is exercised by the test below).
+    rows = sum(len(index.include) for index in PAYMENTS_TABLE.indexes)
+    assert rows + 3 * len(_LIST_INDEX_ATTRIBUTES) <= 100
+
+
+def test_a_table_with_the_list_indexes_of_attempts_converges_to_the_rows_indexes(
+    dynamodb_local_endpoint: str,
+) -> None:
+    table = f"Init-{uuid.uuid4().hex[:8]}"
+    client = make_client(endpoint_url=dynamodb_local_endpoint, region="eu-west-2")
+    projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": _LIST_INDEX_ATTRIBUTES}
+    lists = [
+        {**_index(f"{name}ListIndex", "userId", key), "Projection": projection}
+        for name, key in (
+            ("Status", "statusCreatedAt"),
+            ("Currency", "currencyCreatedAt"),
+            ("CurrencyStatus", "currencyStatusCreatedAt"),
+        )
+    ]
+    client.create_table(
+        **{
+            **PAYMENTS_TABLE.create_table_kwargs(table),
+            "GlobalSecondaryIndexes": [
+                *lists,
+                *(
+                    i
+                    for i in PAYMENTS_TABLE.create_table_kwargs(table)["GlobalSecondaryIndexes"]
+                    if i["Projection"]["ProjectionType"] == "KEYS_ONLY"
+                ),
+            ],
+        }
+    )
+    # A payment that version wrote: attempts and refunds, no row facts.
+    item = {
+        "userId": "auth0|last",
+        "paymentId": "01JD0000000000000000000001",
+        "amount": Decimal("20.00"),
+        "currency": "GBP",
+        "reference": "LAST-1",
+        "status": "executed",
+        "createdAt": "2025-11-20T10:00:00.000Z",
+        "updatedAt": "2025-11-20T10:05:00.000Z",
+        "version": 3,
+        "attempts": {"tl-last": {"status": "executed", "creditableAt": "2025-11-20T10:06:00.000Z"}},
+        "link": {"status": "enabled"},
+        "refunds": {"r1": {"status": "executed", "amountMinor": 500, "attemptId": "tl-last"}},
+        **index_keys(PaymentStatus.EXECUTED, "GBP", "2025-11-20T10:00:00.000Z"),
+    }
+    client.put_item(TableName=table, Item=serialize(item))
+
+    output = _run(dynamodb_local_endpoint, table)
+
+    indexes = _indexes(client, table)
+    assert set(indexes) == {i.name for i in PAYMENTS_TABLE.indexes}
+    assert set(indexes[STATUS_INDEX]["Projection"]["NonKeyAttributes"]) == set(LIST_ATTRIBUTES)
+    assert "deleted retired index StatusListIndex" in output
+    db = dynamo.Dynamo(client, table=table, meta_table=f"{table}Meta")
+    expected = RowFacts(Settlement.CREDITABLE, refund_count=1, refunded_minor=500)
+    [row] = dynamo.payment_list(db, user_id="auth0|last", statuses=[PaymentStatus.EXECUTED]).items
+    assert row.facts == expected and row.settlement_badge == "safe to credit"
+    assert dynamo.row_facts_backfill(db) == dynamo.RowFactsReport(1, 1)
+    [row] = dynamo.payment_list(db, user_id="auth0|last", currency="GBP").items
+    assert row.row_facts == expected
 
 
 def test_a_table_with_the_starting_status_index_drops_it_and_gets_the_new_indexes(

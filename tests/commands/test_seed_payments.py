@@ -16,7 +16,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from devtools.bulk_load import BulkWriter
 from payments import dynamo
-from payments.domain import PaymentStatus
+from payments.domain import Payment, PaymentStatus
 from payments.dynamo import Dynamo
 from payments.lifecycle import FINAL_STATUSES
 from payments.management.commands import seed_payments as seed_command
@@ -30,12 +30,20 @@ def seed(count: int, *extra: str) -> str:
     return out.getvalue()
 
 
+def full_payment(repo: Dynamo, payment_id: str) -> Payment:
+    found = dynamo.payment_get(repo, user_id=ALICE, payment_id=payment_id)
+    assert found is not None
+    return found
+
+
 def test_demo_payments_have_links_attempts_and_statistics_that_agree(
     repo: Dynamo, simulator_on: None
 ) -> None:
     assert "Created 30 demo payments" in seed(30, "--seed", "5")
-    payments = list(dynamo.payment_iter(repo, user_id=ALICE))
-    assert len(payments) == 30
+    rows = list(dynamo.payment_iter(repo, user_id=ALICE))
+    assert len(rows) == 30
+    payments = [full_payment(repo, r.payment_id) for r in rows]
+    assert all(p.facts == r.facts for p, r in zip(payments, rows, strict=True))
     assert all(p.payment_link_id.startswith("sim-link-") for p in payments)  # the simulator's
     assert any(len(p.attempts) == 2 for p in payments)  # a failed try, then a paid one
     assert any(p.payer_email for p in payments)

@@ -40,8 +40,9 @@ _APP_PREFIXES = tuple(
 )
 # What `init_dynamodb` runs (the repository's method; `tables_ensure` after the split into
 # payments/dynamo/), and the test helpers of the data layer that the product never calls.
-# `search_backfill` (`manage.py index_search`) is run with the same deploy role.
-_INIT_FUNCTIONS = {"ensure_tables", "tables_ensure", "search_backfill"}
+# `search_backfill` (`manage.py index_search`) and `row_facts_backfill` (`manage.py
+# backfill_row_facts`) are run with the same deploy role.
+_INIT_FUNCTIONS = {"ensure_tables", "tables_ensure", "search_backfill", "row_facts_backfill"}
 _HARNESS_FUNCTIONS = {"tables_drop"}
 # The bulk writer of `make seed` (demo data, DynamoDB Local only: the seed refuses to run unless
 # the simulator stands in for TrueLayer), never run with the app's role: not recorded.

@@ -227,11 +227,13 @@ def test_refund_aggregates_equal_a_brute_force_count(repository: Dynamo) -> None
                     source="test",
                 )
     brute: dict[str, tuple[int, Decimal]] = {}
-    for payment in dynamo.payment_iter(repository, user_id=ALICE):
-        for r in payment.lifecycle.refunds:
+    for row in dynamo.payment_iter(repository, user_id=ALICE):
+        found = dynamo.payment_get(repository, user_id=ALICE, payment_id=row.payment_id)
+        assert found is not None
+        for r in found.lifecycle.refunds:
             if r.status is RefundStatus.EXECUTED:
-                count, amount = brute.get(payment.currency, (0, Decimal(0)))
-                brute[payment.currency] = (count + 1, amount + Decimal(r.amount_minor or 0) / 100)
+                count, amount = brute.get(found.currency, (0, Decimal(0)))
+                brute[found.currency] = (count + 1, amount + Decimal(r.amount_minor or 0) / 100)
     totals = dynamo.refund_totals_for_range(
         repository,
         user_id=ALICE,
