@@ -63,7 +63,7 @@ from payments.domain import DateRange, PaymentFilters, PaymentStatus  # noqa: E4
 from payments.dynamo import Dynamo  # noqa: E402
 from payments.dynamo.expressions import Expr  # noqa: E402
 from payments.dynamo.items import deserialize  # noqa: E402
-from payments.dynamo.listing import list_projection  # noqa: E402
+from payments.dynamo.schema import LIST_ATTRIBUTES, ROW_FACTS  # noqa: E402
 from payments.dynamo.write_units import item_size  # noqa: E402
 
 PAGE_SIZE = 25
@@ -288,24 +288,39 @@ def ref_page(db: Dynamo, user_id: str) -> list[dict[str, Any]]:
     return list(answer.get("Items", []))
 
 
+# What the list indexes projected before the row facts: every attempt with its history, the
+# link and every refund, in place of the `rowFacts` map.
+_PREVIOUS_ROW = (*(a for a in LIST_ATTRIBUTES if a != ROW_FACTS), "attempts", "link", "refunds")
+
+
 def row_sizes(db: Dynamo, user_id: str) -> str:
-    """What a list page's rows weigh as the list reads them (its projection) and as whole
-    payments, by DynamoDB's item-size rules: the weight a page does not carry."""
-    expr = Expr()
-    answer = db.client.query(
-        TableName=db.table,
-        KeyConditionExpression=f"{expr.name('userId')} = {expr.value(user_id)}",
-        ProjectionExpression=list_projection(expr),
-        ScanIndexForward=False,
-        Limit=PAGE_SIZE + 1,
-        **expr.kwargs(),
-    )
-    lean = [item_size(deserialize(i)) for i in answer.get("Items", [])]
-    whole = [item_size(deserialize(i)) for i in ref_page(db, user_id)]
+    """What a list page's rows weigh as the list reads them (its projection), as the previous
+    version's list read them and as whole payments, by DynamoDB's item-size rules."""
+
+    def page(names: tuple[str, ...] | None) -> list[int]:
+        expr = Expr()
+        kwargs: dict[str, Any] = {}
+        if names is not None:
+            kwargs["ProjectionExpression"] = ", ".join(
+                expr.name(n) for n in ("userId", "paymentId", *names)
+            )
+        answer = db.client.query(
+            TableName=db.table,
+            KeyConditionExpression=f"{expr.name('userId')} = {expr.value(user_id)}",
+            ScanIndexForward=False,
+            Limit=PAGE_SIZE + 1,
+            **kwargs,
+            **expr.kwargs(),
+        )
+        return [item_size(deserialize(i)) for i in answer.get("Items", [])]
+
+    def weight(sizes: list[int]) -> str:
+        return f"median {statistics.median(sizes):,.0f} bytes a row, {sum(sizes) / 1024:.1f} KB"
+
     return (
-        f"list rows as read: median {statistics.median(lean):,.0f} bytes a row, "
-        f"{sum(lean) / 1024:.1f} KB a page of {len(lean)}; the same payments whole: median "
-        f"{statistics.median(whole):,.0f} bytes, {sum(whole) / 1024:.1f} KB"
+        f"list page of {PAGE_SIZE + 1} rows as read: {weight(page(LIST_ATTRIBUTES))}; as the "
+        f"previous list indexes read them (attempts, link, refunds): {weight(page(_PREVIOUS_ROW))};"
+        f" whole payments: {weight(page(None))}"
     )
 
 
