@@ -48,7 +48,7 @@ class Command(BaseCommand):
             ) from None
         self.stdout.write(
             self.style.SUCCESS(
-                f"Stored the row facts of {report.written} of {report.scanned} payment"
+                f"Stored the row facts of {report.written:,} of {report.scanned:,} payment"
                 f"{'s' if report.scanned != 1 else ''} (missing or out of step) in "
                 f"{time.monotonic() - started:.1f} s."
             )
