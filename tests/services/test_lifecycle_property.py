@@ -1,6 +1,9 @@
 """Property: whatever TrueLayer sends, in whatever order and however often, each payment ends in
 the status a small reference model predicts, and the statistics equal a brute-force count.
 
+A list row of each payment (its stored row facts) shows the same status, settlement and refunds
+as the payment read whole.
+
 Random event sequences per payment (1–3 attempts, each with its payment_link_payment_created and
 some of authorized / executed / settled / failed / reversed / creditable / stalled, maybe a
 link_disabled, some events delivered twice, any order), signed with the `signer` fixture and
@@ -195,11 +198,20 @@ def test_random_event_sequences_end_in_the_models_status_with_exact_statistics(
         expected = models[owner[one["event_id"]]].deliver(one)
         assert result.status == expected, (one, result)
 
+    rows = {
+        row.payment_id: row
+        for row in dynamo.payment_rows_get(
+            repo, user_id=payments[0].user_id, payment_ids=[p.payment_id for p in payments]
+        )
+    }
     for payment in payments:
         model = models[payment.payment_id]
         stored = dynamo.payment_get(repo, user_id=payment.user_id, payment_id=payment.payment_id)
         assert stored is not None
         assert {a.attempt_id: a.status.value for a in stored.attempts} == model.attempts
         assert stored.status.value == model.status, (model, stored.lifecycle)
+        # A list row shows the same status and the facts of the same lifecycle.
+        row = rows[payment.payment_id]
+        assert (row.status, row.row_facts) == (stored.status, stored.lifecycle.row_facts)
     totals = stats_totals(repo)
     assert totals == brute_force_totals(repo)
