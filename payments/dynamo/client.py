@@ -58,7 +58,7 @@ from botocore.exceptions import ConnectTimeoutError as BotoConnectTimeout
 from botocore.exceptions import ReadTimeoutError as BotoReadTimeout
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from payments.dynamo.answers import ItemAnswerParserFactory
+from payments.dynamo.answers import ItemAnswerParserFactory, python_values
 from payments.dynamo.shards import note_conflict, spread_keys
 from payments.errors import (
     Conflict,
@@ -300,6 +300,21 @@ def query(db: Dynamo, metrics: Metrics | None, **kwargs: Any) -> dict[str, Any]:
         answer: dict[str, Any] = dict(db.client.query(**kwargs))
     count(metrics, requests=1, items_read=int(answer.get("ScannedCount", 0)))
     return answer
+
+
+def scan_items(db: Dynamo, metrics: Metrics | None, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Scan returns (of the payments table unless `TableName` is given), page by
+    page, deserialised; each page counted. For the deploy role's backfills, never a page."""
+    kwargs.setdefault("TableName", db.table)
+    while True:
+        with translate_errors():
+            answer = db.client.scan(**kwargs)
+        count(metrics, requests=1, items_read=int(answer.get("ScannedCount", 0)))
+        for raw in answer.get("Items", []):
+            yield python_values(raw)
+        if "LastEvaluatedKey" not in answer:
+            return
+        kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
 def get_item(

@@ -20,10 +20,9 @@ from payments.dynamo.client import (
     Dynamo,
     Metrics,
     RetryConflict,
-    count,
     get_item,
     retry_on_conflict,
-    translate_errors,
+    scan_items,
     update_item,
 )
 from payments.dynamo.expressions import Expr
@@ -64,20 +63,8 @@ def _out_of_step(item: Mapping[str, Any]) -> bool:
 def _scan(db: Dynamo, metrics: Metrics | None) -> Iterator[dict[str, Any]]:
     expr = Expr()
     names = (*LIFECYCLE_SOURCE_ATTRIBUTES, ROW_FACTS, "version")
-    kwargs: dict[str, Any] = {
-        "TableName": db.table,
-        "ProjectionExpression": ", ".join(expr.name(n) for n in names),
-        **expr.kwargs(),
-    }
-    while True:
-        with translate_errors():
-            answer = db.client.scan(**kwargs)
-        count(metrics, requests=1, items_read=int(answer.get("ScannedCount", 0)))
-        for raw in answer.get("Items", []):
-            yield deserialize(raw)
-        if "LastEvaluatedKey" not in answer:
-            return
-        kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    projection = ", ".join(expr.name(n) for n in names)
+    return scan_items(db, metrics, ProjectionExpression=projection, **expr.kwargs())
 
 
 def store_row_facts(db: Dynamo, metrics: Metrics | None, first: Mapping[str, Any]) -> bool:

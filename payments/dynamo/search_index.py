@@ -21,8 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from payments.dynamo.batch import batch_put
-from payments.dynamo.client import Dynamo, Metrics, count, translate_errors
-from payments.dynamo.items import deserialize, serialize
+from payments.dynamo.client import Dynamo, Metrics, scan_items
+from payments.dynamo.items import serialize
 from payments.search_tokens import payment_tokens
 
 _SEARCH = "SEARCH#"
@@ -88,20 +88,9 @@ class BackfillReport:
 
 def _scan_payments(db: Dynamo, metrics: Metrics | None) -> Iterator[dict[str, Any]]:
     names = {f"#a{i}": name for i, name in enumerate(_TOKEN_SOURCES)}
-    kwargs: dict[str, Any] = {
-        "TableName": db.table,
-        "ProjectionExpression": ", ".join(names),
-        "ExpressionAttributeNames": names,
-    }
-    while True:
-        with translate_errors():
-            answer = db.client.scan(**kwargs)
-        count(metrics, requests=1, items_read=int(answer.get("ScannedCount", 0)))
-        for raw in answer.get("Items", []):
-            yield deserialize(raw)
-        if "LastEvaluatedKey" not in answer:
-            return
-        kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    return scan_items(
+        db, metrics, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
+    )
 
 
 def search_backfill(db: Dynamo, *, metrics: Metrics | None = None) -> BackfillReport:

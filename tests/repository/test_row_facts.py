@@ -101,6 +101,17 @@ def forget_row_facts(repo: Dynamo, payment: Payment) -> None:
     )
 
 
+def with_pending_refund(repo: Dynamo, minor: int) -> tuple[Payment, str]:
+    """An executed payment of 20.00 with one pending refund `r1` of `minor`; its attempt id."""
+    payment = payment_with_link(repo, amount="20.00")
+    attempt = f"tl-{payment.payment_id}"
+    observe(repo, payment, AttemptSeen(attempt, AttemptStatus.EXECUTED, T0))
+    dynamo.refund_create(
+        repo, payment=full(repo, payment), refund=pending_refund(payment, minor, "r1")
+    )
+    return payment, attempt
+
+
 def test_rows_show_the_facts_of_the_full_payment_after_every_kind_of_write(
     repository: Dynamo,
 ) -> None:
@@ -128,13 +139,8 @@ def test_rows_show_the_facts_of_the_full_payment_after_every_kind_of_write(
 def test_a_payment_stored_before_row_facts_shows_them_until_the_backfill_stores_them(
     repository: Dynamo,
 ) -> None:
-    payment = payment_with_link(repository, amount="20.00")
-    attempt = f"tl-{payment.payment_id}"
-    observe(repository, payment, AttemptSeen(attempt, AttemptStatus.EXECUTED, T0))
+    payment, attempt = with_pending_refund(repository, 700)
     observe(repository, payment, SettlementFact(attempt, "stalled", T0))
-    dynamo.refund_create(
-        repository, payment=full(repository, payment), refund=pending_refund(payment, 700, "r1")
-    )
     other = payment_with_link(repository, n=2)
     expected = full(repository, payment).lifecycle.row_facts
     assert expected == RowFacts(Settlement.STALLED, 1, 0, 700)
@@ -169,12 +175,7 @@ def test_the_backfill_corrects_facts_a_write_of_an_earlier_version_left_stale(
 ) -> None:
     # During a rolling deploy, a server of the earlier version records a refund's outcome
     # without the row facts: they still say "pending".
-    payment = payment_with_link(repository, amount="20.00")
-    attempt = f"tl-{payment.payment_id}"
-    observe(repository, payment, AttemptSeen(attempt, AttemptStatus.EXECUTED, T0))
-    dynamo.refund_create(
-        repository, payment=full(repository, payment), refund=pending_refund(payment, 900, "r1")
-    )
+    payment, attempt = with_pending_refund(repository, 900)
     before = stored(repository, payment)
     observe(repository, payment, RefundSeen("r1", attempt, RefundStatus.EXECUTED, T0))
     repository.client.update_item(
@@ -195,12 +196,7 @@ def test_the_backfill_corrects_facts_a_write_of_an_earlier_version_left_stale(
 def test_a_refund_of_a_payment_stored_before_row_facts_counts_its_earlier_refunds(
     repository: Dynamo,
 ) -> None:
-    payment = payment_with_link(repository, amount="20.00")
-    attempt = f"tl-{payment.payment_id}"
-    observe(repository, payment, AttemptSeen(attempt, AttemptStatus.EXECUTED, T0))
-    dynamo.refund_create(
-        repository, payment=full(repository, payment), refund=pending_refund(payment, 400, "r1")
-    )
+    payment, attempt = with_pending_refund(repository, 400)
     observe(repository, payment, RefundSeen("r1", attempt, RefundStatus.EXECUTED, T0))
     forget_row_facts(repository, payment)
 

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments import dynamo
 from payments.errors import RepositoryError
+from payments.management.dynamo_options import add_dynamo_options, dynamo_from_options
 
 
 class Command(BaseCommand):
@@ -22,21 +23,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--endpoint-url",
-            default=None,
-            help="DynamoDB endpoint, e.g. http://127.0.0.1:8765 for DynamoDB Local (default: "
-            "DYNAMODB_ENDPOINT_URL; unset means AWS DynamoDB in AWS_REGION).",
-        )
-        parser.add_argument("--table", default=None, help="Payments table (default: settings).")
+        add_dynamo_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        overrides: dict[str, Any] = {}
-        if options["endpoint_url"]:
-            overrides["endpoint_url"] = options["endpoint_url"]
-        if options["table"]:
-            overrides["table"] = options["table"]
-        db = dynamo.dynamo_from_settings(**overrides)
+        db = dynamo_from_options(options)
         self.stdout.write(f"Checking the row facts of the payments of {db.table}…")
         started = time.monotonic()
         try:

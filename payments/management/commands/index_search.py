@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments import dynamo
 from payments.errors import RepositoryError
+from payments.management.dynamo_options import add_dynamo_options, dynamo_from_options
 
 
 class Command(BaseCommand):
@@ -21,27 +22,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--endpoint-url",
-            default=None,
-            help="DynamoDB endpoint, e.g. http://127.0.0.1:8765 for DynamoDB Local (default: "
-            "DYNAMODB_ENDPOINT_URL; unset means AWS DynamoDB in AWS_REGION).",
-        )
-        parser.add_argument("--table", default=None, help="Payments table (default: settings).")
-        parser.add_argument(
-            "--meta-table", default=None, help="Meta table (default: settings, or <table>Meta)."
-        )
+        add_dynamo_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        overrides: dict[str, Any] = {}
-        if options["endpoint_url"]:
-            overrides["endpoint_url"] = options["endpoint_url"]
-        if options["table"]:
-            overrides["table"] = options["table"]
-            overrides["meta_table"] = options["meta_table"] or f"{options['table']}Meta"
-        if options["meta_table"]:
-            overrides["meta_table"] = options["meta_table"]
-        db = dynamo.dynamo_from_settings(**overrides)
+        db = dynamo_from_options(options)
         self.stdout.write(f"Indexing the payments of {db.table} into {db.meta_table}…")
         started = time.monotonic()
         try:

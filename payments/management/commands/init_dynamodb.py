@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments import dynamo
 from payments.errors import RepositoryError
+from payments.management.dynamo_options import add_dynamo_options, dynamo_from_options
 
 
 class Command(BaseCommand):
@@ -19,23 +19,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--table",
-            default=None,
-            help=f"Payments table name (default: DYNAMODB_TABLE, now {settings.DYNAMODB_TABLE!r}).",
-        )
-        parser.add_argument(
-            "--meta-table",
-            default=None,
-            help="Statistics/events table name (default: DYNAMODB_META_TABLE, now "
-            f"{settings.DYNAMODB_META_TABLE!r}; with --table alone, <table>Meta).",
-        )
-        parser.add_argument(
-            "--endpoint-url",
-            default=None,
-            help="DynamoDB endpoint, e.g. http://127.0.0.1:8765 for DynamoDB Local (default: "
-            "DYNAMODB_ENDPOINT_URL; unset means AWS DynamoDB in AWS_REGION).",
-        )
+        add_dynamo_options(parser)
         parser.add_argument(
             "--wait",
             type=int,
@@ -50,15 +34,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        overrides: dict[str, Any] = {}
-        if options["endpoint_url"]:
-            overrides["endpoint_url"] = options["endpoint_url"]
-        if options["table"]:
-            overrides["table"] = options["table"]
-            overrides["meta_table"] = options["meta_table"] or f"{options['table']}Meta"
-        if options["meta_table"]:
-            overrides["meta_table"] = options["meta_table"]
-        db = dynamo.dynamo_from_settings(**overrides)
+        db = dynamo_from_options(options)
         self.stdout.write(
             f"DynamoDB endpoint: {db.endpoint}\n"
             f"Region:            {db.region}\n"
