@@ -83,6 +83,18 @@ def test_a_row_has_every_cell_ready_and_the_template_escapes_the_merchants_text(
     )
     assert "<script>" not in html and "&lt;script&gt;" in html and "&quot;&gt;&lt;b&gt;" in html
     assert '<span class="live-status"' in html  # the status cell is markup, not text
+    # The row as the list prints it: the merchant's text escaped, the status cell markup.
+    assert "<script>" not in row.html and "&lt;script&gt;x&lt;/script&gt;" in row.html
+    assert '<span class="payer-name">&quot;&gt;&lt;b&gt;</span>' in row.html
+    assert '<span class="payer-email">a@b.c</span>' in row.html
+    assert row.html.count('<span class="live-status"') == 1
+    assert 'href="/payments/01KDWT9H40PVR7M4FP9ZABRDQK/"' in row.html
+
+
+def test_a_row_without_payer_says_so_and_has_one_cell_per_column() -> None:
+    (row,) = presentation.list_rows([payment()])
+    assert '<span class="hint">No payer given</span>' in row.html
+    assert row.html.count("<td ") == 6 and row.html.startswith('<tr class="payment-row">')
 
 
 @pytest.mark.parametrize(
