@@ -75,6 +75,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)  # ms, successful requests
     failed: int = 0
     failure: str = ""
+    size: int = 0  # bytes of the last successful answer's body (before any compression)
 
     def percentile(self, p: float) -> float:
         if not self.latencies:
@@ -199,6 +200,7 @@ def hammer(
             with lock:
                 if ok:
                     result.latencies.append(elapsed)
+                    result.size = len(answer.content)
                 else:
                     result.failed += 1
                     result.failure = why
@@ -236,9 +238,9 @@ def warm_up(base: str, paths: list[str], cookies: Any, ca: str, seconds: float) 
 def report(results: list[Result]) -> int:
     print(
         "\n| page | concurrency | requests | p50 ms | p95 ms | p99 ms | requests/s | failed | "
-        "p95 vs floor (c=1) |"
+        "KB | p95 vs floor (c=1) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     floor = next((r for r in results if r.page.startswith("floor") and r.concurrency == 1), None)
     failures = 0
     for r in results:
@@ -252,7 +254,7 @@ def report(results: list[Result]) -> int:
         print(
             f"| {r.page} | {r.concurrency} | {len(r.latencies)} | {r.percentile(50):.1f} | "
             f"{r.percentile(95):.1f} | {r.percentile(99):.1f} | {r.rps:.1f} | {failed} | "
-            f"{verdict} |",
+            f"{r.size / 1000:.1f} | {verdict} |",
             flush=True,
         )
     return failures

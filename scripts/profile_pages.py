@@ -201,7 +201,7 @@ def _profile(args: argparse.Namespace, endpoint: str, loaded: bench_data.Loaded)
     print(f"{loaded.size:,} payments; medians of {args.runs} after {args.warm_up:g} s warm-up")
     print(
         f"{'page':30} {'status':>6} {'ms':>7} {'dynamo ms':>9} {'template':>8} "
-        f"{'rest ms':>8} {'req':>4} {'items':>6}"
+        f"{'rest ms':>8} {'req':>4} {'items':>6} {'KB':>6}"
     )
     for name, path in paths.items():
         if args.profile and args.profile not in name:
@@ -222,7 +222,7 @@ def _profile(args: argparse.Namespace, endpoint: str, loaded: bench_data.Loaded)
             f"{name:30} {status:>6} {statistics.median(totals):7.1f} "
             f"{statistics.median(waits):9.1f} {statistics.median(templates):8.1f} "
             f"{statistics.median(rests):8.1f} "
-            f"{counter.requests:>4} {counter.items:>6}"
+            f"{counter.requests:>4} {counter.items:>6} {len(response.content) / 1000:6.1f}"
         )
         if args.profile:
             profile = cProfile.Profile()
@@ -239,6 +239,45 @@ def _profile(args: argparse.Namespace, endpoint: str, loaded: bench_data.Loaded)
             stats = pstats.Stats(profile).sort_stats("cumulative")
             stats.print_stats(45)
             stats.sort_stats("tottime").print_stats(30)
+    if not args.profile:
+        _engine(loaded, args.runs)
+
+
+def _engine(loaded: bench_data.Loaded, runs: int) -> None:
+    """DynamoDB's own time for one request and for several sent at once, on a bare client
+    (no page around it): what no page can go below. On DynamoDB Local requests sent at once
+    take about the sum of their times; on AWS they overlap."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from payments import dynamo
+
+    client = dynamo.get_dynamo().client
+    key = {"userId": {"S": loaded.user_id}, "paymentId": {"S": loaded.sample_id}}
+
+    def get() -> None:
+        client.get_item(TableName=loaded.table, Key=key)
+
+    def page() -> None:
+        client.query(
+            TableName=loaded.table,
+            KeyConditionExpression="userId = :u",
+            ExpressionAttributeValues={":u": {"S": loaded.user_id}},
+            ScanIndexForward=False,
+            Limit=26,
+            ProjectionExpression="userId, paymentId",
+        )
+
+    print("\nDynamoDB alone (bare client, no page):")
+    with ThreadPoolExecutor(3) as pool:
+        for name, call in (("GetItem", get), ("Query of 26 keys", page)):
+            for at_once in (1, 2, 3):
+                times = []
+                for _ in range(runs):
+                    t0 = time.perf_counter()
+                    for future in [pool.submit(call) for _ in range(at_once)]:
+                        future.result()
+                    times.append((time.perf_counter() - t0) * 1000)
+                print(f"  {name}, {at_once} at once: {statistics.median(times):.1f} ms")
 
 
 if __name__ == "__main__":
