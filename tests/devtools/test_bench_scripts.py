@@ -4,6 +4,7 @@ loader's client double evaluates writes as DynamoDB does."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import subprocess
 import sys
 from decimal import Decimal
@@ -203,13 +204,17 @@ def test_make_profile_runs_at_a_tiny_size(dynamodb_local_endpoint):
         dynamodb_local_endpoint,
     )
     lines = out.splitlines()
-    table = lines[next(i for i, line in enumerate(lines) if line.startswith("page ")) + 1 :]
-    rows = {line[:30].strip(): line[30:].split() for line in table if line}
+    start = next(i for i, line in enumerate(lines) if line.startswith("page ")) + 1
+    table = itertools.takewhile(bool, lines[start:])  # the pages, up to the blank line
+    rows = {line[:30].strip(): line[30:].split() for line in table}
     assert set(rows) == LOADED_PAGES, out
     assert all(row[0] in ("200", "204") for row in rows.values()), out
     # Columns: status, ms, dynamo, template, rest, requests, items, KB.
     assert int(rows["list"][-3]) >= 1 and int(rows["floor (/ping/)"][-3]) == 0, out
     assert float(rows["list"][-1]) > 1 and float(rows["floor (/ping/)"][-1]) < 0.1, out
+    # Then DynamoDB alone: one request, and two or three sent at once, of each kind.
+    alone = [line for line in lines if line.startswith("  GetItem, ") or line.startswith("  Query")]
+    assert len(alone) == 6 and all(line.endswith(" ms") for line in alone), out
 
 
 def test_dynamodb_local_files_are_put_in_write_ahead_log_mode_and_keep_their_data(tmp_path):
